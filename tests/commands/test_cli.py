@@ -1,0 +1,92 @@
+"""The command line, through Typer's CliRunner and as real subprocesses of the installed script."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from ttvos import __version__
+from ttvos.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "demo" in result.output
+    assert "Test-time training" in result.output
+
+
+def test_no_arguments_shows_help():
+    result = runner.invoke(app, [])
+    assert "Usage" in result.output
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"ttvos {__version__}"
+
+
+def test_demo_writes_palette_masks(tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "demo",
+            "--output",
+            str(tmp_path),
+            "--frames",
+            "4",
+            "--height",
+            "32",
+            "--width",
+            "48",
+            "--device",
+            "cpu",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    masks = sorted((tmp_path / "masks" / "synthetic").glob("*.png"))
+    assert [p.name for p in masks] == [f"{t:05d}.png" for t in range(4)]
+    with (
+        Image.open(masks[0]) as first,
+        Image.open(tmp_path / "input" / "Annotations" / "synthetic" / "00000.png") as gt,
+    ):
+        assert first.mode == "P" and first.size == (48, 32)
+        assert np.array_equal(np.array(first), np.array(gt))  # frame 0 reproduces its annotation
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_a_one_line_error(tmp_path):
+    result = runner.invoke(app, ["demo", "--output", str(tmp_path), "--device", "cuda"])
+    assert result.exit_code == 1
+    assert "error: --device cuda: no CUDA GPU" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_installed_console_script_runs():
+    script = shutil.which("ttvos", path=str(Path(sys.executable).parent))
+    assert script is not None, "the ttvos console script is not installed next to this Python"
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    assert "demo" in result.stdout
+
+
+def test_python_dash_m_and_help_does_not_import_torch():
+    code = "import sys, ttvos.cli; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", "importing the CLI must stay light (no torch)"
+    result = subprocess.run(
+        [sys.executable, "-m", "ttvos", "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stdout.strip() == f"ttvos {__version__}"

@@ -1,0 +1,65 @@
+"""Loading a video: label mapping, lazy frames and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ttvos.data.io import DataError, write_mask
+from ttvos.data.synthetic import make_synthetic_video, save_video
+from ttvos.data.video import VOSVideo, load_video
+
+
+@pytest.fixture()
+def video_dir(tmp_path):
+    save_video(make_synthetic_video(4, 32, 48, seed=1), tmp_path / "frames", tmp_path / "masks")
+    return tmp_path
+
+
+def make_video(root, annotations=None, **kwargs) -> VOSVideo:
+    frames = tuple(sorted((root / "frames").glob("*.jpg")))
+    return VOSVideo("v", frames, annotations or {0: root / "masks" / "00000.png"}, **kwargs)
+
+
+def test_non_contiguous_ids_are_mapped_and_mapped_back(video_dir):
+    mask = np.zeros((32, 48), dtype=np.uint8)
+    mask[2:10, 2:10] = 3
+    mask[20:30, 30:40] = 7
+    write_mask(video_dir / "masks" / "00000.png", mask)
+    loaded = load_video(make_video(video_dir), resolution=None)
+    assert loaded.object_ids == [3, 7]
+    assert set(loaded.annotations[0].unique().tolist()) == {0, 1, 2}
+    assert np.array_equal(loaded.to_file_ids(loaded.annotations[0].numpy().astype(np.uint8)), mask)
+
+
+def test_frames_are_resized_lazily(video_dir):
+    loaded = load_video(make_video(video_dir), resolution=16)
+    assert loaded.frames.original_size == (32, 48)
+    assert loaded.frames[2].shape == (3, 16, 24)
+    assert loaded.annotations[0].shape == (16, 24)
+
+
+def test_mask_of_wrong_size(video_dir):
+    write_mask(video_dir / "masks" / "00000.png", np.ones((10, 10), dtype=np.uint8))
+    with pytest.raises(DataError, match="mask is 10x10 but the frames are 48x32"):
+        load_video(make_video(video_dir), resolution=None)
+
+
+def test_empty_first_mask(video_dir):
+    write_mask(video_dir / "masks" / "00000.png", np.zeros((32, 48), dtype=np.uint8))
+    with pytest.raises(DataError, match="first annotated mask is empty"):
+        load_video(make_video(video_dir), resolution=None)
+
+
+def test_frame_of_another_size_is_reported_when_read(video_dir):
+    Image.fromarray(np.zeros((10, 10, 3), dtype=np.uint8)).save(video_dir / "frames" / "00002.jpg")
+    loaded = load_video(make_video(video_dir), resolution=None)
+    with pytest.raises(DataError, match="00002.jpg: frame is 10x10"):
+        loaded.frames[2]
+
+
+def test_output_indices(video_dir):
+    video = make_video(video_dir, {1: video_dir / "masks" / "00000.png"}, output_frames=(0, 2, 3))
+    assert video.output_indices() == [2, 3]
+    assert video.output_name(2) == "00002.png"

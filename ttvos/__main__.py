@@ -1,0 +1,3 @@
+from ttvos.cli import main
+
+main()

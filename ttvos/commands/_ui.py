@@ -1,0 +1,60 @@
+"""Console output for commands: logging set-up, progress bars and one-line errors."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def setup_logging(*, verbose: bool = False, quiet: bool = False) -> None:
+    """Route the core's ``logging`` records to the terminal (warnings only when quiet)."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+        force=True,
+    )
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the core's :class:`UserError` into ``error: <message>`` and exit status 1."""
+    from ttvos.errors import UserError
+
+    try:
+        yield
+    except UserError as error:
+        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def make_progress(*, quiet: bool) -> Progress:
+    """A progress display with counts and ETA; disabled entirely when ``quiet``."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=False,
+    )

@@ -1,0 +1,128 @@
+"""A video to segment (files on disk) and its loaded, network-ready form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ttvos.data.io import (
+    DataError,
+    normalize_frame,
+    read_frame,
+    read_mask,
+    resize_frame,
+    resize_labels,
+    working_size,
+)
+
+
+@dataclass(frozen=True)
+class VOSVideo:
+    """One video of a benchmark: its frames, its annotated frames and which outputs to write.
+
+    ``frames`` are sorted; ``annotations`` maps a frame index to its mask file; ``output_frames``
+    lists the frame indices whose PNG the benchmark expects (``None``: every frame from the first
+    annotated one on). ``allow_binary_masks`` accepts grayscale masks as one object (custom input).
+    """
+
+    name: str
+    frames: tuple[Path, ...]
+    annotations: dict[int, Path]
+    output_frames: tuple[int, ...] | None = None
+    allow_binary_masks: bool = False
+
+    def output_indices(self) -> list[int]:
+        first = min(self.annotations)
+        if self.output_frames is None:
+            return list(range(first, len(self.frames)))
+        return [t for t in self.output_frames if t >= first]
+
+    def output_name(self, index: int) -> str:
+        return self.frames[index].stem + ".png"
+
+
+class FrameSequence:
+    """Lazily read frames, normalised and resized to the working size: ``seq[t] -> 3*h*w``."""
+
+    def __init__(
+        self, paths: tuple[Path, ...], original_size: tuple[int, int], size: tuple[int, int]
+    ) -> None:
+        self.paths = paths
+        self.original_size = original_size
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def raw(self, index: int) -> np.ndarray:
+        """The frame as stored, ``H*W*3`` uint8, checked against the video's size."""
+        frame = read_frame(self.paths[index])
+        if frame.shape[:2] != self.original_size:
+            raise DataError(
+                f"{self.paths[index]}: frame is {frame.shape[1]}x{frame.shape[0]}, the video's first "
+                f"frame is {self.original_size[1]}x{self.original_size[0]}; all frames must have one size"
+            )
+        return frame
+
+    def __getitem__(self, index: int) -> Tensor:
+        return resize_frame(normalize_frame(self.raw(index)), self.size)
+
+
+@dataclass
+class LoadedVideo:
+    """A video ready for the network.
+
+    ``annotations`` hold contiguous object ids 1..K at the working size; ``object_ids[k-1]`` is the
+    id object k has in the files (YouTube-VOS ids need not be contiguous).
+    """
+
+    video: VOSVideo
+    frames: FrameSequence
+    annotations: dict[int, Tensor]
+    object_ids: list[int] = field(default_factory=list)
+
+    @property
+    def num_objects(self) -> int:
+        return len(self.object_ids)
+
+    def to_file_ids(self, labels: np.ndarray) -> np.ndarray:
+        """Map contiguous ids (network output) back to the ids of the input files."""
+        lookup = np.zeros(self.num_objects + 1, dtype=np.uint8)
+        lookup[1:] = self.object_ids
+        return lookup[labels]
+
+
+def load_video(video: VOSVideo, resolution: int | None) -> LoadedVideo:
+    """Read the annotations, check them against the frames, and set up lazy frame loading.
+
+    ``resolution``: shorter side the network runs at (``None`` = native size).
+    """
+    if not video.frames:
+        raise DataError(f"{video.name}: the video has no frames")
+    if not video.annotations:
+        raise DataError(f"{video.name}: no annotated frame (a first-frame mask is required)")
+    first_frame = read_frame(video.frames[0])
+    original_size = first_frame.shape[:2]
+    masks = {
+        t: read_mask(path, allow_binary=video.allow_binary_masks)
+        for t, path in sorted(video.annotations.items())
+    }
+    for t, mask in masks.items():
+        if mask.shape != original_size:
+            raise DataError(
+                f"{video.annotations[t]}: mask is {mask.shape[1]}x{mask.shape[0]} but the frames are "
+                f"{original_size[1]}x{original_size[0]}; masks must have the size of their frames"
+            )
+    first = min(masks)
+    if not masks[first].any():
+        raise DataError(f"{video.annotations[first]}: the first annotated mask is empty (no object to track)")
+    object_ids = sorted({int(i) for mask in masks.values() for i in np.unique(mask)} - {0})
+    lookup = np.zeros(256, dtype=np.int64)
+    lookup[object_ids] = np.arange(1, len(object_ids) + 1)
+    size = working_size(*original_size, resolution)
+    annotations = {t: resize_labels(torch.from_numpy(lookup[mask]), size) for t, mask in masks.items()}
+    return LoadedVideo(video, FrameSequence(video.frames, original_size, size), annotations, object_ids)

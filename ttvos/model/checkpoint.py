@@ -1,0 +1,96 @@
+"""Loading the official STCN checkpoints (``stcn.pth``, ``stcn_s01.pth``, ``stcn_s0.pth``) unchanged."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections.abc import Mapping
+from os import PathLike
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from ttvos.errors import UserError
+from ttvos.model.stcn import STCN
+
+StateDict = dict[str, Tensor]
+
+_VALUE_CONV1 = "value_encoder.conv1.weight"
+_SHOWN = 5  # how many offending keys an error message lists
+
+
+class CheckpointError(UserError):
+    """A checkpoint file that cannot be read or does not fit the STCN network."""
+
+
+def read_state_dict(path: str | PathLike[str]) -> StateDict:
+    """Read a checkpoint file onto the CPU without executing pickled code (``weights_only``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (EOFError, RuntimeError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch checkpoint (truncated or corrupt download?): {reason}"
+        ) from error
+    if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
+    return dict(state)
+
+
+def adapt_state_dict(state: Mapping[str, Tensor]) -> StateDict:
+    """Apply the conversions the official evaluation code applies before a strict load.
+
+    * a ``module.`` prefix (a DataParallel save) is stripped;
+    * a 4-channel ``value_encoder.conv1.weight`` (the s0 static-image model, whose value encoder
+      sees RGB + mask only) gets a zero 5th channel for the "other objects" mask.
+    """
+    adapted = {key.removeprefix("module."): value for key, value in state.items()}
+    conv1 = adapted.get(_VALUE_CONV1)
+    if conv1 is not None and conv1.ndim == 4 and conv1.shape[1] == 4:
+        zeros = conv1.new_zeros(conv1.shape[0], 1, *conv1.shape[2:])
+        adapted[_VALUE_CONV1] = torch.cat([conv1, zeros], dim=1)
+    return adapted
+
+
+def check_compatible(network: torch.nn.Module, state: Mapping[str, Tensor], source: str) -> None:
+    """Raise a :class:`CheckpointError` naming the first missing, unexpected or mis-shaped keys."""
+    expected = network.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [
+        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    problems = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
+        if items:
+            more = f" (+{len(items) - _SHOWN} more)" if len(items) > _SHOWN else ""
+            problems.append(f"{len(items)} {label}: {', '.join(items[:_SHOWN])}{more}")
+    if problems:
+        raise CheckpointError(f"{source}: not an STCN checkpoint; " + "; ".join(problems))
+
+
+def load_stcn(
+    checkpoint: str | PathLike[str] | Mapping[str, Tensor], device: torch.device | str = "cpu"
+) -> STCN:
+    """Build an STCN in eval mode on ``device`` holding the checkpoint's weights.
+
+    The network is created on the meta device and the checkpoint tensors are assigned to it, so
+    no time is spent on a random initialisation that would be overwritten.
+    """
+    if isinstance(checkpoint, Mapping):
+        # Cloned: the network must never share storage with (and later modify) the caller's dict.
+        source, state = "state dict", {k: v.detach().clone() for k, v in checkpoint.items()}
+    else:
+        source, state = str(checkpoint), read_state_dict(checkpoint)
+    state = adapt_state_dict(state)
+    with torch.device("meta"):
+        network = STCN()
+    check_compatible(network, state, source)
+    network.load_state_dict(state, strict=True, assign=True)
+    return network.to(device).eval()

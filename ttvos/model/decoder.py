@@ -1,0 +1,30 @@
+"""STCN mask decoder: memory read-out + query features -> one logit map per object."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ttvos.model.blocks import ResBlock, UpsampleBlock
+
+
+class Decoder(nn.Module):
+    """``f16: K*1024*h*w`` (read-out ++ compressed key features), ``f8``, ``f4`` -> ``K*1*4h*4w``.
+
+    ``f8``/``f4`` may have batch 1: they are broadcast over the K objects after the skip convs,
+    which is how the official evaluation network shares them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.compress = ResBlock(1024, 512)
+        self.up_16_8 = UpsampleBlock(512, 512, 256)
+        self.up_8_4 = UpsampleBlock(256, 256, 256)
+        self.pred = nn.Conv2d(256, 1, kernel_size=3, padding=1)
+
+    def forward(self, f16: Tensor, f8: Tensor, f4: Tensor) -> Tensor:
+        x = self.compress(f16)
+        x = self.up_16_8(f8, x)
+        x = self.up_8_4(f4, x)
+        x = self.pred(F.relu(x))
+        return F.interpolate(x, scale_factor=4, mode="bilinear", align_corners=False)

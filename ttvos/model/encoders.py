@@ -1,0 +1,100 @@
+"""Key and value encoders of STCN.
+
+The key encoder is torchvision's ResNet-50 cut after layer3 (its ``layer1`` is stored as ``res2``
+in the official checkpoints). The value encoder is STCN's modified ResNet-18: every conv has a
+bias and the first conv takes 5 channels (RGB, the object's mask, the other objects' mask).
+Weights always come from a checkpoint: nothing is downloaded at construction.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torchvision.models import resnet50
+
+from ttvos.model.blocks import FeatureFusionBlock
+
+KEY_DIM = 64
+VALUE_DIM = 512
+
+
+class KeyEncoder(nn.Module):
+    """ResNet-50 to layer3: image ``B*3*H*W`` -> f16 ``B*1024*H/16*W/16``, f8, f4."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        trunk = resnet50(weights=None)
+        self.conv1 = trunk.conv1
+        self.bn1 = trunk.bn1
+        self.relu = trunk.relu
+        self.maxpool = trunk.maxpool
+        self.res2 = trunk.layer1  # 1/4, 256
+        self.layer2 = trunk.layer2  # 1/8, 512
+        self.layer3 = trunk.layer3  # 1/16, 1024
+
+    def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(image))))
+        f4 = self.res2(x)
+        f8 = self.layer2(f4)
+        f16 = self.layer3(f8)
+        return f16, f8, f4
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block whose convs carry a bias (STCN's mod_resnet)."""
+
+    def __init__(self, in_dim: int, dim: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_dim, dim, 3, stride=stride, padding=1)
+        self.bn1 = nn.BatchNorm2d(dim)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(dim, dim, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(dim)
+        self.downsample = None
+        if stride != 1 or in_dim != dim:
+            self.downsample = nn.Sequential(nn.Conv2d(in_dim, dim, 1, stride=stride), nn.BatchNorm2d(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        shortcut = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + shortcut)
+
+
+def _basic_layer(in_dim: int, dim: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(BasicBlock(in_dim, dim, stride), BasicBlock(dim, dim))
+
+
+class ValueEncoder(nn.Module):
+    """Mask encoder: per object ``cat(image, mask, others)`` -> ResNet-18 layer3 -> fused with f16.
+
+    ``image: K*3*H*W, f16: K*1024*H/16*W/16, mask, others: K*1*H*W -> K*512*H/16*W/16``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(5, 64, kernel_size=7, stride=2, padding=3)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = _basic_layer(64, 64, 1)  # 1/4
+        self.layer2 = _basic_layer(64, 128, 2)  # 1/8
+        self.layer3 = _basic_layer(128, 256, 2)  # 1/16
+        self.fuser = FeatureFusionBlock(1024 + 256, VALUE_DIM)
+
+    def forward(self, image: Tensor, f16: Tensor, mask: Tensor, others: Tensor) -> Tensor:
+        x = torch.cat([image, mask, others], dim=1)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fuser(x, f16)
+
+
+class KeyProjection(nn.Module):
+    """3x3 conv from f16 to the 64-d matching key (key ``key_proj.key_proj.*``)."""
+
+    def __init__(self, in_dim: int = 1024, key_dim: int = KEY_DIM) -> None:
+        super().__init__()
+        self.key_proj = nn.Conv2d(in_dim, key_dim, kernel_size=3, padding=1)
+
+    def forward(self, f16: Tensor) -> Tensor:
+        return self.key_proj(f16)
