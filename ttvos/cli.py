@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ttvos import __version__
-from ttvos.commands import demo
+from ttvos.commands import config, demo
 
 app = typer.Typer(
     name="ttvos",
@@ -18,6 +18,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("demo")(demo.demo)
+app.add_typer(config.app, name="config")
 
 
 def _print_version(value: bool) -> None:

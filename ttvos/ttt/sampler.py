@@ -1,0 +1,285 @@
+"""Training sequences for test-time training, drawn as the reference's ``VOSDataset`` draws them.
+
+A sequence starts at an annotated frame (frame 0 in DAVIS) with its mask and continues with
+frames at most ``max_jump`` apart; the objects to train on are checked on the current
+pseudo-masks. Every random choice comes from one ``numpy.random.Generator``, so a sequence depends
+only on the generator's seed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as TF
+
+from ttvos.config import TTTConfig
+from ttvos.data.io import normalize_frame
+from ttvos.data.video import FrameSequence
+from ttvos.model.padding import pad
+from ttvos.ttt.losses import TrainingSample
+
+TRIAL_LIMIT = 100  # the reference redraws a sequence at most this many times
+IMAGE_FILL = (124, 116, 104)  # the reference's im_mean, used by the affine augmentation
+
+
+@dataclass(frozen=True)
+class _SequenceTransform:
+    """Augmentation parameters shared by every frame of a sequence (hflip, crop, colour)."""
+
+    flip: bool
+    crop: tuple[int, int, int, int] | None  # top, left, height, width (random resized crop)
+    colour: tuple[list[int], float, float, float] | None  # jitter order, brightness, contrast, saturation
+    grayscale: bool
+
+
+@dataclass(frozen=True)
+class _FrameTransform:
+    """Per-frame augmentation parameters (affine, light colour jitter), same for image and mask."""
+
+    affine: tuple[float, float] | None  # angle, shear_x
+    colour: tuple[list[int], float, float, float] | None
+
+
+class SequenceSampler:
+    """Draws :class:`TrainingSample` s from a video's frames and its current pseudo-masks.
+
+    ``pseudo_masks[t]``: ``H*W`` uint8 contiguous object ids of frame t at the original size (for
+    annotated frames, what inference produced there). With one annotated frame all its objects
+    are trained together (at most ``max_objects``); with several (YouTube-VOS), one object and
+    possibly a second one are drawn, as the reference does.
+    """
+
+    def __init__(
+        self,
+        frames: FrameSequence,
+        pseudo_masks: list[np.ndarray],
+        annotated_frames: list[int],
+        config: TTTConfig,
+        rng: np.random.Generator,
+        *,
+        check_last: bool,
+    ) -> None:
+        self.frames = frames
+        self.pseudo_masks = pseudo_masks
+        self.annotated_frames = sorted(annotated_frames)
+        self.config = config
+        self.rng = rng
+        self.check_last = check_last
+        self.all_objects = len(annotated_frames) == 1
+
+    # -- frame indices --------------------------------------------------------------------
+
+    def frame_indices(self, first: int, max_jump: int, seq_len: int) -> list[int]:
+        """The reference's ``get_sequence``: each next frame 1..max_jump after the previous one."""
+        if seq_len == 1:
+            return [first]
+        count = len(self.frames)
+        jump = min(count - first - 1, max_jump)
+        if jump < 1:
+            return [first] * seq_len  # nothing after the first frame: the sequence is a still
+        indices = [first]
+        for _ in range(seq_len - 2):
+            index = indices[-1] + int(self.rng.integers(jump)) + 1
+            indices.append(min(index, count - jump, count - 1))
+        indices.append(min(indices[-1] + int(self.rng.integers(jump)) + 1, count - 1))
+        return indices
+
+    def _draw_indices(self, max_jump: int, seq_len: int) -> list[int]:
+        """Redraw while the last two frames coincide (some short videos allow nothing else)."""
+        for _ in range(TRIAL_LIMIT):
+            first = int(self.rng.choice(self.annotated_frames))
+            indices = self.frame_indices(first, max_jump, seq_len)
+            if len(indices) == 1 or indices[-1] != indices[-2]:
+                break
+        return indices
+
+    # -- augmentation parameters ----------------------------------------------------------
+
+    def _colour(
+        self, brightness: float, contrast: float, saturation: float
+    ) -> tuple[list[int], float, float, float]:
+        order = [int(i) for i in self.rng.permutation(3)]
+        factors = [
+            float(self.rng.uniform(max(0.0, 1 - v), 1 + v)) for v in (brightness, contrast, saturation)
+        ]
+        return order, factors[0], factors[1], factors[2]
+
+    def _crop(self, height: int, width: int) -> tuple[int, int, int, int] | None:
+        """torchvision's RandomResizedCrop parameters, drawn from our generator."""
+        scale, ratio = self.config.scale, self.config.ratio
+        if scale == (1.0, 1.0) and ratio == (1.0, 1.0):
+            return None
+        area = height * width
+        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+        for _ in range(10):
+            target_area = area * float(self.rng.uniform(*scale))
+            aspect = math.exp(float(self.rng.uniform(*log_ratio)))
+            w = int(round(math.sqrt(target_area * aspect)))
+            h = int(round(math.sqrt(target_area / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                return (
+                    int(self.rng.integers(0, height - h + 1)),
+                    int(self.rng.integers(0, width - w + 1)),
+                    h,
+                    w,
+                )
+        in_ratio = width / height
+        w, h = (
+            (width, int(round(width / ratio[0])))
+            if in_ratio < ratio[0]
+            else ((int(round(height * ratio[1])), height) if in_ratio > ratio[1] else (width, height))
+        )
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def _sequence_transform(self, height: int, width: int) -> _SequenceTransform:
+        augment = self.config.augmentations
+        flip = "geometric" in augment and bool(self.rng.random() < 0.5)
+        crop = self._crop(height, width)
+        colour = self._colour(0.1, 0.03, 0.03) if "colour" in augment else None
+        grayscale = "colour" in augment and bool(self.rng.random() < 0.05)
+        return _SequenceTransform(flip, crop, colour, grayscale)
+
+    def _frame_transform(self) -> _FrameTransform:
+        augment = self.config.augmentations
+        affine = (
+            (float(self.rng.uniform(-15, 15)), float(self.rng.uniform(-10, 10)))
+            if "geometric" in augment
+            else None
+        )
+        colour = self._colour(0.01, 0.01, 0.01) if "colour" in augment else None
+        return _FrameTransform(affine, colour)
+
+    # -- applying them --------------------------------------------------------------------
+
+    def _resize(self, image: Image.Image, seq: _SequenceTransform, *, is_mask: bool) -> Image.Image:
+        interpolation = InterpolationMode.NEAREST if is_mask else InterpolationMode.BICUBIC
+        if seq.flip:
+            image = TF.hflip(image)
+        resolution = self.config.resolution
+        if seq.crop is not None:
+            size = resolution or min(image.height, image.width)
+            return TF.resized_crop(image, *seq.crop, [size, size], interpolation=interpolation)
+        if resolution is not None and min(image.height, image.width) != resolution:
+            return TF.resize(image, resolution, interpolation=interpolation)
+        return image
+
+    @staticmethod
+    def _affine(image: Image.Image, frame: _FrameTransform, *, is_mask: bool) -> Image.Image:
+        if frame.affine is None:
+            return image
+        angle, shear = frame.affine
+        interpolation = InterpolationMode.NEAREST if is_mask else InterpolationMode.BICUBIC
+        fill = 0 if is_mask else list(IMAGE_FILL)
+        return TF.affine(image, angle, [0, 0], 1.0, [shear, 0.0], interpolation=interpolation, fill=fill)
+
+    @staticmethod
+    def _jitter(image: Image.Image, colour: tuple[list[int], float, float, float] | None) -> Image.Image:
+        if colour is None:
+            return image
+        order, *factors = colour
+        adjust = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation)
+        for index in order:
+            image = adjust[index](image, factors[index])
+        return image
+
+    def _image(self, index: int, seq: _SequenceTransform, frame: _FrameTransform) -> torch.Tensor:
+        """Sequence-wide flip/resize and colour, then per-frame affine and colour (reference order)."""
+        image = self._jitter(
+            self._resize(Image.fromarray(self.frames.raw(index)), seq, is_mask=False), seq.colour
+        )
+        if seq.grayscale:
+            image = TF.rgb_to_grayscale(image, num_output_channels=3)
+        image = self._jitter(self._affine(image, frame, is_mask=False), frame.colour)
+        return normalize_frame(np.array(image))
+
+    def _mask(self, index: int, seq: _SequenceTransform, frame: _FrameTransform) -> np.ndarray:
+        mask = self._resize(Image.fromarray(self.pseudo_masks[index]), seq, is_mask=True)
+        return np.array(self._affine(mask, frame, is_mask=True))
+
+    # -- the sample -----------------------------------------------------------------------
+
+    def sample(self, max_jump: int, seq_len: int) -> TrainingSample | None:
+        """Draw one training sequence (frames, objects, augmentation) and build it.
+
+        ``None`` when no object is visible in the first frame after augmentation, in every trial.
+        """
+        for trials in range(1, TRIAL_LIMIT + 1):
+            indices = self._draw_indices(max_jump, seq_len)
+            first_labels = np.unique(self.pseudo_masks[indices[0]])
+            seq = self._sequence_transform(*self.pseudo_masks[indices[0]].shape)
+            frame_transforms = [self._frame_transform() for _ in indices]
+            first_mask = self._mask(indices[0], seq, frame_transforms[0])
+            last_mask = self._mask(indices[-1], seq, frame_transforms[-1])
+            objects, accepted = self._choose_objects(first_mask, last_mask, first_labels, trials - 1)
+            if accepted:
+                break
+        if not objects:
+            return None
+        images = [self._image(i, seq, t) for i, t in zip(indices, frame_transforms, strict=True)]
+        same_objects = len(np.unique(first_mask)) == len(np.unique(last_mask))
+        if (self.check_last and self.all_objects and not same_objects) or not accepted:
+            # The reference's fallback: the last frame becomes a copy of the first.
+            images[-1], indices[-1] = images[0], indices[0]
+        labels = [int(v) for v in np.unique(first_mask) if v != 0]
+        return self._build(torch.stack(images), first_mask, labels, objects, indices)
+
+    def _choose_objects(
+        self, first_mask: np.ndarray, last_mask: np.ndarray, first_labels: np.ndarray, trials: int
+    ) -> tuple[list[int], bool]:
+        """Objects to train on, and whether the sequence is accepted (the reference's rules)."""
+        labels = [int(v) for v in np.unique(first_mask) if v != 0]
+        if not labels:
+            return [], False
+        if not self.all_objects:
+            target = int(self.rng.choice(labels))
+            rest = [v for v in labels if v != target]
+            return [target] + ([int(self.rng.choice(rest))] if rest else []), True
+        count = min(len(labels), self.config.max_objects)
+        targets = [int(v) for v in self.rng.choice(labels, count, replace=False)]
+        present_last = set(np.unique(last_mask).tolist())
+        num_first = len(labels) + 1
+        accepted = (
+            not self.check_last
+            or set(targets) <= present_last
+            or len(first_labels) == num_first == len(present_last)
+            or (trials > TRIAL_LIMIT // 2 and len(first_labels) == num_first)
+        )
+        return targets, accepted
+
+    def _build(
+        self,
+        images: torch.Tensor,
+        first_mask: np.ndarray,
+        labels: list[int],
+        objects: list[int],
+        indices: list[int],
+    ) -> TrainingSample:
+        """Frame 0's masks of the chosen objects, the other objects' masks and the class map."""
+        mask = torch.from_numpy(first_mask.astype(np.int64))
+        every = torch.stack([(mask == v).float() for v in labels])
+        if self.all_objects and len(objects) == len(labels):
+            objects = labels  # all objects, in id order (the reference keeps the sorted labels)
+        if self.all_objects:
+            chosen = every[[labels.index(v) for v in objects]]
+            others = every.sum(dim=0, keepdim=True) - chosen  # includes objects not chosen
+        else:
+            chosen = torch.stack([(mask == v).float() for v in objects])
+            others = chosen.sum(dim=0, keepdim=True) - chosen
+        classes = torch.zeros_like(mask)
+        for position, value in enumerate(objects, start=1):
+            classes[mask == value] = position
+        padded_images, _ = pad(images)
+        padded_masks, _ = pad(torch.cat([chosen, others, classes[None].float()])[:, None])
+        count = len(objects)
+        return TrainingSample(
+            padded_images,
+            padded_masks[:count],
+            padded_masks[count : 2 * count],
+            padded_masks[2 * count, 0].long(),
+            tuple(indices),
+        )
