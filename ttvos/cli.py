@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ttvos import __version__
-from ttvos.commands import config, demo
+from ttvos.commands import config, demo, download_models, run
 
 app = typer.Typer(
     name="ttvos",
@@ -17,6 +17,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command("run")(run.run)
+app.command("download-models")(download_models.download_models)
 app.command("demo")(demo.demo)
 app.add_typer(config.app, name="config")
 

@@ -66,6 +66,11 @@ class TTTConfig:
     def enabled(self) -> bool:
         return self.loss != "none" and self.jump_steps * self.iters_per_jump > 0
 
+    @property
+    def total_steps(self) -> int:
+        """Adam steps per video."""
+        return self.jump_steps * len(self.stages()) * self.iters_per_jump if self.enabled else 0
+
     def stages(self) -> list[tuple[int, int]]:
         """(max_jump, seq_len) per stage; a single value is repeated to the other list's length."""
         jumps, lengths = self.max_jump, self.seq_len

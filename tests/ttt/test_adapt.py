@@ -13,8 +13,8 @@ from ttvos.ttt import TestTimeTrainer, video_seed
 from .conftest import tiny_config
 
 
-def adapt_and_segment(trainer, video, seed):
-    logs = list(trainer.adapt(video, seed))
+def adapt_and_segment(trainer, config, video, seed):
+    logs = list(trainer.adapt(video, config, seed))
     masks = [m.labels for m in segment_video(trainer.network, video)]
     return logs, masks
 
@@ -22,10 +22,11 @@ def adapt_and_segment(trainer, video, seed):
 @pytest.mark.parametrize("config_name", ["stcn_mcc", "stcn_ae", "stcn_ent"])
 def test_each_loss_adapts_and_segments(config_name, tiny_videos, standin_checkpoint):
     network = load_stcn(standin_checkpoint)
-    trainer = TestTimeTrainer(network, tiny_config(config_name))
+    trainer = TestTimeTrainer(network)
+    config = tiny_config(config_name)
     pretrained = {k: v.clone() for k, v in network.state_dict().items()}
-    logs, masks = adapt_and_segment(trainer, tiny_videos[0], seed=1)
-    assert len(logs) == trainer.total_steps() == 2 * 2  # rounds x steps (one stage)
+    logs, masks = adapt_and_segment(trainer, config, tiny_videos[0], seed=1)
+    assert len(logs) == config.ttt.total_steps == 2 * 2  # rounds x steps (one stage)
     assert all(np.isfinite(log.loss) and log.loss > 0 for log in logs)
     expected_length = 1 if config_name == "stcn_ae" else 3
     assert all(len(frames) == expected_length and frames[0] == 0 for log in logs for frames in log.frames)
@@ -38,8 +39,8 @@ def test_each_loss_adapts_and_segments(config_name, tiny_videos, standin_checkpo
 def test_frozen_parameters_are_bit_identical(tiny_videos, standin_checkpoint):
     network = load_stcn(standin_checkpoint)
     pretrained = {k: v.clone() for k, v in network.state_dict().items()}
-    trainer = TestTimeTrainer(network, tiny_config("stcn_ent"))  # frozen: net, ubn
-    list(trainer.adapt(tiny_videos[0], seed=3))
+    trainer = TestTimeTrainer(network)
+    list(trainer.adapt(tiny_videos[0], tiny_config("stcn_ent"), seed=3))  # frozen: net, ubn
     batch_norm_affine = {
         f"{name}.{p}"
         for name, m in network.named_modules()
@@ -56,17 +57,18 @@ def test_frozen_parameters_are_bit_identical(tiny_videos, standin_checkpoint):
 def test_decoder_frozen_with_dec_option(tiny_videos, standin_checkpoint):
     network = load_stcn(standin_checkpoint)
     decoder = {k: v.clone() for k, v in network.decoder.state_dict().items()}
-    trainer = TestTimeTrainer(network, tiny_config("stcn_ae", **{"ttt.frozen": ["dec"]}))
-    list(trainer.adapt(tiny_videos[0], seed=3))
+    trainer = TestTimeTrainer(network)
+    list(trainer.adapt(tiny_videos[0], tiny_config("stcn_ae", **{"ttt.frozen": ["dec"]}), seed=3))
     assert all(torch.equal(v, decoder[k]) for k, v in network.decoder.state_dict().items())
 
 
 def test_every_video_starts_from_the_pretrained_weights(tiny_videos, standin_checkpoint):
-    trainer = TestTimeTrainer(load_stcn(standin_checkpoint), tiny_config("stcn_ae"))
-    adapt_and_segment(trainer, tiny_videos[0], seed=5)  # adapts the network to video 0 ...
-    after_other, masks_after_other = adapt_and_segment(trainer, tiny_videos[1], seed=5)
-    fresh = TestTimeTrainer(load_stcn(standin_checkpoint), tiny_config("stcn_ae"))
-    alone, masks_alone = adapt_and_segment(fresh, tiny_videos[1], seed=5)  # ... which must not leak
+    config = tiny_config("stcn_ae")
+    trainer = TestTimeTrainer(load_stcn(standin_checkpoint))
+    adapt_and_segment(trainer, config, tiny_videos[0], seed=5)  # adapts the network to video 0 ...
+    after_other, masks_after_other = adapt_and_segment(trainer, config, tiny_videos[1], seed=5)
+    fresh = TestTimeTrainer(load_stcn(standin_checkpoint))
+    alone, masks_alone = adapt_and_segment(fresh, config, tiny_videos[1], seed=5)  # ... which must not leak
     assert [log.loss for log in after_other] == [log.loss for log in alone]
     assert all(np.array_equal(a, b) for a, b in zip(masks_after_other, masks_alone, strict=True))
     trainer.reset()
@@ -75,15 +77,14 @@ def test_every_video_starts_from_the_pretrained_weights(tiny_videos, standin_che
 
 
 def test_same_seed_same_masks_other_seed_other_samples(tiny_videos, standin_checkpoint):
-    trainer = TestTimeTrainer(
-        load_stcn(standin_checkpoint), tiny_config("stcn_ent", **{"ttt.iters_per_jump": 4})
-    )
-    logs_a, masks_a = adapt_and_segment(trainer, tiny_videos[0], seed=7)
-    logs_b, masks_b = adapt_and_segment(trainer, tiny_videos[0], seed=7)
+    config = tiny_config("stcn_ent", **{"ttt.iters_per_jump": 4})
+    trainer = TestTimeTrainer(load_stcn(standin_checkpoint))
+    logs_a, masks_a = adapt_and_segment(trainer, config, tiny_videos[0], seed=7)
+    logs_b, masks_b = adapt_and_segment(trainer, config, tiny_videos[0], seed=7)
     assert [log.frames for log in logs_a] == [log.frames for log in logs_b]
     assert [log.loss for log in logs_a] == [log.loss for log in logs_b]
     assert all(np.array_equal(a, b) for a, b in zip(masks_a, masks_b, strict=True))
-    logs_c = list(trainer.adapt(tiny_videos[0], seed=8))
+    logs_c = list(trainer.adapt(tiny_videos[0], config, seed=8))
     assert [log.frames for log in logs_c] != [log.frames for log in logs_a]
 
 
@@ -96,6 +97,7 @@ def test_video_seed_depends_on_seed_and_name_only():
 def test_baseline_config_does_not_train(tiny_videos, standin_checkpoint):
     network = load_stcn(standin_checkpoint)
     pretrained = {k: v.clone() for k, v in network.state_dict().items()}
-    trainer = TestTimeTrainer(network, tiny_config("stcn"))
-    assert list(trainer.adapt(tiny_videos[0], seed=1)) == [] and trainer.total_steps() == 0
+    trainer = TestTimeTrainer(network)
+    config = tiny_config("stcn")
+    assert list(trainer.adapt(tiny_videos[0], config, seed=1)) == [] and config.ttt.total_steps == 0
     assert all(torch.equal(v, pretrained[k]) for k, v in network.state_dict().items())

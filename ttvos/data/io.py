@@ -13,8 +13,6 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch import Tensor
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as TF
 
 from ttvos.errors import UserError
 
@@ -77,10 +75,14 @@ def working_size(height: int, width: int, resolution: int | None) -> tuple[int, 
 
 
 def resize_frame(image: Tensor, size: tuple[int, int]) -> Tensor:
-    """Bicubic, antialiased resize of a normalised frame ``3*H*W`` (as the reference's datasets do)."""
+    """Bicubic, antialiased resize of a normalised frame ``3*H*W``: what the reference's
+    ``transforms.Resize(480, BICUBIC)`` does to a float tensor (torchvision calls this)."""
     if tuple(image.shape[-2:]) == tuple(size):
         return image
-    return TF.resize(image, list(size), interpolation=InterpolationMode.BICUBIC, antialias=True)
+    resized = torch.nn.functional.interpolate(
+        image[None], size=size, mode="bicubic", align_corners=False, antialias=True
+    )
+    return resized[0]
 
 
 def resize_labels(labels: Tensor, size: tuple[int, int]) -> Tensor:

@@ -6,6 +6,7 @@ earlier ones. Ground-truth masks of every frame come with the frames, so results
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -70,20 +71,79 @@ def make_synthetic_video(
     return SyntheticVideo(frames, masks)
 
 
+def save_frames(frames: np.ndarray, folder: Path, indices: range | None = None) -> None:
+    """Write frames (all, or ``indices``) as ``%05d.jpg`` (JPEG quality 95, like DAVIS-C)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for t in range(len(frames)) if indices is None else indices:
+        Image.fromarray(frames[t]).save(folder / f"{t:05d}.jpg", quality=95)
+
+
 def save_video(
     video: SyntheticVideo,
     frames_dir: str | PathLike[str],
     masks_dir: str | PathLike[str],
     *,
     annotated_frames: tuple[int, ...] | None = (0,),
-    frame_format: str = "jpg",
 ) -> None:
-    """Write frames as ``%05d.<frame_format>`` and masks as ``%05d.png`` (only ``annotated_frames``;
+    """Write frames as ``%05d.jpg`` and masks as ``%05d.png`` (only ``annotated_frames``;
     ``None`` writes the masks of every frame, as ground truth for evaluation)."""
-    frames_dir, masks_dir = Path(frames_dir), Path(masks_dir)
-    frames_dir.mkdir(parents=True, exist_ok=True)
+    save_frames(video.frames, Path(frames_dir))
+    masks_dir = Path(masks_dir)
     masks_dir.mkdir(parents=True, exist_ok=True)
-    for t, frame in enumerate(video.frames):
-        Image.fromarray(frame).save(frames_dir / f"{t:05d}.{frame_format}", quality=95)
     for t in range(len(video.frames)) if annotated_frames is None else annotated_frames:
         write_mask(masks_dir / f"{t:05d}.png", video.masks[t])
+
+
+def write_davis(root: Path, videos: dict[str, SyntheticVideo], *, split: str = "val") -> Path:
+    """A DAVIS 2017 tree (``DAVIS/2017/trainval`` or ``test-dev``) with ground truth for every frame
+    (test-dev: the first frame's mask only, as the real one). Returns the split's folder."""
+    base = Path(root) / "DAVIS" / "2017" / ("test-dev" if split == "test-dev" else "trainval")
+    annotated = (0,) if split == "test-dev" else None
+    for name, video in videos.items():
+        masks = base / "Annotations" / "480p" / name
+        save_video(video, base / "JPEGImages" / "480p" / name, masks, annotated_frames=annotated)
+    imagesets = base / "ImageSets" / "2017"
+    imagesets.mkdir(parents=True, exist_ok=True)
+    (imagesets / f"{split}.txt").write_text("".join(f"{name}\n" for name in videos))
+    return base
+
+
+def write_davis_c(root: Path, videos: dict[str, SyntheticVideo], corruptions: list[tuple[str, str]]) -> None:
+    """DAVIS-C frames (``DAVIS-C/<level>/<corruption>/<video>``) beside a DAVIS val tree.
+
+    The frames are brightened by a level-dependent amount: a stand-in for the real corruptions.
+    """
+    write_davis(root, videos)
+    shift = {"low": 30, "med": 60, "high": 90}
+    for corruption, level in corruptions:
+        for name, video in videos.items():
+            frames = np.clip(video.frames.astype(np.int16) + shift[level], 0, 255).astype(np.uint8)
+            save_frames(frames, Path(root) / "DAVIS-C" / level / corruption / name)
+
+
+def write_youtube(
+    root: Path, videos: dict[str, SyntheticVideo], *, every: int = 2, late_object: int = 2
+) -> None:
+    """A YouTube-VOS 2018 valid tree: all frames, every ``every``-th frame subsampled; the last
+    object is first annotated at subsampled frame number ``late_object``, the others at frame 0."""
+    base = Path(root) / "YouTube2018"
+    meta: dict[str, dict] = {"videos": {}}
+    for name, video in videos.items():
+        save_frames(video.frames, base / "all_frames" / "valid_all_frames" / "JPEGImages" / name)
+        save_frames(video.frames, base / "valid" / "JPEGImages" / name, range(0, len(video.frames), every))
+        masks = base / "valid" / "Annotations" / name
+        masks.mkdir(parents=True, exist_ok=True)
+        late, t_late = video.num_objects, late_object * every
+        write_mask(masks / "00000.png", np.where(video.masks[0] == late, 0, video.masks[0]).astype(np.uint8))
+        write_mask(
+            masks / f"{t_late:05d}.png", np.where(video.masks[t_late] == late, late, 0).astype(np.uint8)
+        )
+        meta["videos"][name] = {"objects": {str(i): {"category": "thing"} for i in range(1, late + 1)}}
+    (base / "valid" / "meta.json").write_text(json.dumps(meta))
+
+
+def write_mose(root: Path, videos: dict[str, SyntheticVideo]) -> None:
+    """A MOSE valid tree: all frames and the first frame's mask."""
+    base = Path(root) / "MOSE" / "valid"
+    for name, video in videos.items():
+        save_video(video, base / "JPEGImages" / name, base / "Annotations" / name)

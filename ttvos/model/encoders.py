@@ -1,16 +1,16 @@
 """Key and value encoders of STCN.
 
-The key encoder is torchvision's ResNet-50 cut after layer3 (its ``layer1`` is stored as ``res2``
-in the official checkpoints). The value encoder is STCN's modified ResNet-18: every conv has a
-bias and the first conv takes 5 channels (RGB, the object's mask, the other objects' mask).
-Weights always come from a checkpoint: nothing is downloaded at construction.
+The key encoder is torchvision's ResNet-50 (v1.5: stride in the 3x3 conv, convs without bias)
+cut after layer3; its ``layer1`` is stored as ``res2`` in the official checkpoints. It is spelled
+out here so that building the network needs no torchvision import. The value encoder is STCN's
+modified ResNet-18: every conv has a bias and the first conv takes 5 channels (RGB, the object's
+mask, the other objects' mask). Weights always come from a checkpoint: nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torchvision.models import resnet50
 
 from ttvos.model.blocks import FeatureFusionBlock
 
@@ -18,19 +18,50 @@ KEY_DIM = 64
 VALUE_DIM = 512
 
 
+class Bottleneck(nn.Module):
+    """torchvision's ResNet-50 bottleneck: 1x1 -> 3x3 (strided) -> 1x1 (x4 width), no conv bias."""
+
+    def __init__(self, in_dim: int, width: int, stride: int = 1) -> None:
+        super().__init__()
+        out_dim = width * 4
+        self.conv1 = nn.Conv2d(in_dim, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out_dim, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_dim)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or in_dim != out_dim:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_dim, out_dim, 1, stride=stride, bias=False), nn.BatchNorm2d(out_dim)
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        shortcut = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + shortcut)
+
+
+def _bottleneck_layer(in_dim: int, width: int, blocks: int, stride: int) -> nn.Sequential:
+    layers = [Bottleneck(in_dim, width, stride)] + [Bottleneck(width * 4, width) for _ in range(blocks - 1)]
+    return nn.Sequential(*layers)
+
+
 class KeyEncoder(nn.Module):
     """ResNet-50 to layer3: image ``B*3*H*W`` -> f16 ``B*1024*H/16*W/16``, f8, f4."""
 
     def __init__(self) -> None:
         super().__init__()
-        trunk = resnet50(weights=None)
-        self.conv1 = trunk.conv1
-        self.bn1 = trunk.bn1
-        self.relu = trunk.relu
-        self.maxpool = trunk.maxpool
-        self.res2 = trunk.layer1  # 1/4, 256
-        self.layer2 = trunk.layer2  # 1/8, 512
-        self.layer3 = trunk.layer3  # 1/16, 1024
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.res2 = _bottleneck_layer(64, 64, 3, stride=1)  # 1/4, 256
+        self.layer2 = _bottleneck_layer(256, 128, 4, stride=2)  # 1/8, 512
+        self.layer3 = _bottleneck_layer(512, 256, 6, stride=2)  # 1/16, 1024
 
     def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(image))))

@@ -86,9 +86,8 @@ class TestTimeTrainer:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, network: STCN, config: Config) -> None:
+    def __init__(self, network: STCN) -> None:
         self.network = network
-        self.config = config
         self.pretrained = {key: value.detach().clone() for key, value in network.state_dict().items()}
 
     def reset(self) -> None:
@@ -98,24 +97,24 @@ class TestTimeTrainer:
         self.network.eval()
         self.network.requires_grad_(False)
 
-    def adapt(self, video: LoadedVideo, seed: int) -> Iterator[StepLog]:
+    def adapt(self, video: LoadedVideo, config: Config, seed: int) -> Iterator[StepLog]:
         """Reset, then train on ``video``; yields after every Adam step. No-op for ``loss: none``."""
         self.reset()
-        ttt = self.config.ttt
+        ttt = config.ttt
         if not ttt.enabled:
             return
         rng = seed_everything(video_seed(seed, video.video.name))
         apply_freezing(self.network, ttt.frozen)
         parameters = trainable_parameters(self.network)
         device = next(self.network.parameters()).device
-        use_amp = self.config.amp and device.type == "cuda"
+        use_amp = config.amp and device.type == "cuda"
         loss_function = LOSSES[ttt.loss]
         annotated = sorted(video.annotations)
-        masks = pseudo_masks(self.network, video, self.config)
+        masks = pseudo_masks(self.network, video, config)
         for jump_step in range(ttt.jump_steps):
             for stage, (max_jump, seq_len) in enumerate(ttt.stages()):
                 if ttt.loss == "mcc" and (jump_step, stage) != (0, 0):
-                    masks = pseudo_masks(self.network, video, self.config)
+                    masks = pseudo_masks(self.network, video, config)
                 sampler = SequenceSampler(
                     video.frames, masks, annotated, ttt, rng, check_last=ttt.loss == "mcc"
                 )
@@ -138,10 +137,6 @@ class TestTimeTrainer:
                         scaler.update()
                     yield StepLog(jump_step, stage, iteration, total, tuple(frames))
         self.network.requires_grad_(False)
-
-    def total_steps(self) -> int:
-        ttt = self.config.ttt
-        return ttt.jump_steps * len(ttt.stages()) * ttt.iters_per_jump if ttt.enabled else 0
 
 
 def _autocast(enabled: bool) -> contextlib.AbstractContextManager[None]:

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import functional as TF
 
 from ttvos.config import TTTConfig
-from ttvos.data.io import normalize_frame
+from ttvos.data.io import normalize_frame, working_size
 from ttvos.data.video import FrameSequence
 from ttvos.model.padding import pad
 from ttvos.ttt.losses import TrainingSample
@@ -157,21 +155,29 @@ class SequenceSampler:
     # -- applying them --------------------------------------------------------------------
 
     def _resize(self, image: Image.Image, seq: _SequenceTransform, *, is_mask: bool) -> Image.Image:
-        interpolation = InterpolationMode.NEAREST if is_mask else InterpolationMode.BICUBIC
+        """Flip, then random-resized crop or shorter-side resize (torchvision's PIL operations)."""
+        resample = Image.Resampling.NEAREST if is_mask else Image.Resampling.BICUBIC
         if seq.flip:
-            image = TF.hflip(image)
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         resolution = self.config.resolution
         if seq.crop is not None:
+            top, left, height, width = seq.crop
             size = resolution or min(image.height, image.width)
-            return TF.resized_crop(image, *seq.crop, [size, size], interpolation=interpolation)
-        if resolution is not None and min(image.height, image.width) != resolution:
-            return TF.resize(image, resolution, interpolation=interpolation)
-        return image
+            return image.crop((left, top, left + width, top + height)).resize((size, size), resample)
+        height, width = working_size(image.height, image.width, resolution)
+        return (
+            image
+            if (height, width) == (image.height, image.width)
+            else image.resize((width, height), resample)
+        )
 
     @staticmethod
     def _affine(image: Image.Image, frame: _FrameTransform, *, is_mask: bool) -> Image.Image:
         if frame.affine is None:
             return image
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms import functional as TF
+
         angle, shear = frame.affine
         interpolation = InterpolationMode.NEAREST if is_mask else InterpolationMode.BICUBIC
         fill = 0 if is_mask else list(IMAGE_FILL)
@@ -181,6 +187,8 @@ class SequenceSampler:
     def _jitter(image: Image.Image, colour: tuple[list[int], float, float, float] | None) -> Image.Image:
         if colour is None:
             return image
+        from torchvision.transforms import functional as TF
+
         order, *factors = colour
         adjust = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation)
         for index in order:
@@ -193,7 +201,7 @@ class SequenceSampler:
             self._resize(Image.fromarray(self.frames.raw(index)), seq, is_mask=False), seq.colour
         )
         if seq.grayscale:
-            image = TF.rgb_to_grayscale(image, num_output_channels=3)
+            image = image.convert("L").convert("RGB")  # torchvision's rgb_to_grayscale for PIL images
         image = self._jitter(self._affine(image, frame, is_mask=False), frame.colour)
         return normalize_frame(np.array(image))
 

@@ -1,0 +1,187 @@
+"""``ttvos run``: adapt (optionally) and segment every video of a dataset, resumably."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ttvos.commands._options import DeviceOption, QuietOption, VerboseOption
+from ttvos.commands._ui import console, err_console, make_progress, setup_logging, user_errors
+
+_INPUT = "Input"
+_OUTPUT = "Output and resuming"
+_MODEL = "Model and compute"
+
+
+def run(
+    config: Annotated[
+        list[str],
+        typer.Option(
+            "--config", "-c", help="Config name or YAML path (repeatable); `ttvos config list` shows them."
+        ),
+    ] = ["stcn_mcc"],  # noqa: B006 - Typer needs a list default for a repeatable option
+    dataset: Annotated[
+        str,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="davis, davis-testdev, davis-c, youtube, mose, or folder (your own videos).",
+            rich_help_panel=_INPUT,
+        ),
+    ] = "davis",
+    corruption: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="DAVIS-C corruption as NAME/LEVEL (levels low, med, high); also all, NAME/all, "
+            "all/LEVEL. Repeatable.",
+            rich_help_panel=_INPUT,
+        ),
+    ] = None,
+    seed: Annotated[list[int], typer.Option(help="Random seed (repeatable: one run per seed).")] = [1],  # noqa: B006
+    videos: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these videos (comma-separated or repeated names).", rich_help_panel=_INPUT),
+    ] = None,
+    data_root: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder holding DAVIS/, DAVIS-C/, YouTube2018/, MOSE/ (default: $TTVOS_DATA or "
+            "~/.local/share/ttvos/datasets; see docs/datasets.md).",
+            rich_help_panel=_INPUT,
+        ),
+    ] = None,
+    frames: Annotated[
+        Path | None,
+        typer.Option(
+            help="--dataset folder: a folder of frames, a video file, or a folder of such videos.",
+            rich_help_panel=_INPUT,
+        ),
+    ] = None,
+    mask: Annotated[
+        Path | None,
+        typer.Option(
+            help="--dataset folder: the first frame's mask (palette PNG, or binary for one object), "
+            "or a folder with <video>.png / <video>/<first frame>.png.",
+            rich_help_panel=_INPUT,
+        ),
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            help="Override the config's weights: stcn, stcn_s01, stcn_s0, standin (untrained, for "
+            "trials) or a .pth path.",
+            rich_help_panel=_MODEL,
+        ),
+    ] = None,
+    resolution: Annotated[
+        str | None,
+        typer.Option(
+            help="Shorter side the network runs and trains at (the paper: 480), or 'native' for the input "
+            "size; masks are always written at the original frame size. Default: the config's.",
+            rich_help_panel=_MODEL,
+        ),
+    ] = None,
+    amp: Annotated[
+        bool | None,
+        typer.Option(
+            "--amp/--no-amp", help="Mixed precision on CUDA (default: the config's).", rich_help_panel=_MODEL
+        ),
+    ] = None,
+    device: DeviceOption = "auto",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Results root folder.", rich_help_panel=_OUTPUT)
+    ] = Path("results"),
+    overwrite: Annotated[
+        bool, typer.Option(help="Redo videos that are already finished.", rich_help_panel=_OUTPUT)
+    ] = False,
+    keep_going: Annotated[
+        bool,
+        typer.Option(
+            help="Continue with the other videos after a failure (listed at the end).",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            help="Process only shard I/N of the videos (0 <= I < N). Default: from torchrun "
+            "(RANK/WORLD_SIZE) or a SLURM array, else everything.",
+            rich_help_panel=_OUTPUT,
+        ),
+    ] = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Segment every video of a dataset, adapting STCN to each video first (test-time training).
+
+    Masks go to OUTPUT/<dataset>/<config>/seed<N>/<video>/<frame>.png (DAVIS-C:
+    OUTPUT/davis-c/<corruption>/<level>/<config>/...), the official results layout, with
+    logs/<video>.json and run.yaml beside them. Finished videos are skipped when the command is run
+    again; interrupted ones are redone.
+
+    Example: ttvos run --config stcn_mcc --dataset davis-c --corruption brightness/med --seed 5
+    """
+    setup_logging(verbose=verbose, quiet=quiet)
+    with user_errors():
+        from ttvos.sweep import SweepRequest, prepare_sweep
+
+        request = SweepRequest(
+            configs=config,
+            dataset=dataset,
+            output=output,
+            corruptions=corruption or [],
+            seeds=seed,
+            videos=videos or [],
+            data_root=data_root,
+            frames=frames,
+            mask=mask,
+            weights=weights,
+            resolution=resolution,
+            amp=amp,
+            device=device,
+            overwrite=overwrite,
+            keep_going=keep_going,
+            shard=shard,
+        )
+        setup = prepare_sweep(request)
+        summary = _draw(setup, quiet=quiet)
+    seconds = time.perf_counter() - setup.started
+    console.print(
+        f"{summary.done} videos done, {summary.skipped} skipped, {len(summary.failed)} failed "
+        f"in {seconds:.1f} s (shard {setup.shard}, {setup.device}); results in {output}",
+        highlight=False,
+    )
+    for item, message in summary.failed:
+        err_console.print(
+            f"[red]failed[/] {item.target.directory(output)}/{item.video}: {message}", highlight=False
+        )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _draw(setup, *, quiet: bool):
+    """Run the videos, drawing one bar for the sweep and one for the current video."""
+    from ttvos.runner import FrameWritten, RunSummary, StepDone, VideoFinished, VideoStarted
+
+    summary = RunSummary()
+    with make_progress(quiet=quiet) as progress:
+        overall = progress.add_task("videos", total=len(setup.items))
+        current = progress.add_task("", total=None, visible=False)
+        for event in setup.runner.run(setup.items):
+            if isinstance(event, VideoStarted):
+                label = f"{event.item.target.directory(Path())} {event.item.video}"
+                total = event.ttt_steps + event.outputs
+                progress.update(current, description=label, total=total, completed=0, visible=True)
+            elif isinstance(event, StepDone | FrameWritten):
+                progress.advance(current)
+            elif isinstance(event, VideoFinished):
+                summary.add(event)
+                progress.advance(overall)
+                progress.update(current, visible=False)
+                if event.status == "done" and not quiet:
+                    where = f"{event.item.target.directory(Path())}/{event.item.video}"
+                    progress.console.print(f"[green]done[/] {where} ({event.seconds:.1f} s)", highlight=False)
+    return summary

@@ -1,0 +1,336 @@
+"""Running a sweep: (sources x configs x seeds) run directories, each holding every video's masks.
+
+Layout: ``<output>/<dataset>[/<corruption>/<level>]/<config>/seed<N>/`` with one folder of palette
+PNGs per video (the official results layout), ``logs/<video>.json`` and ``run.yaml``. A video's
+folder appears only when it is complete (written under a temporary name, then renamed), so a
+rerun skips finished videos and redoes interrupted ones; shards write disjoint videos.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+import yaml
+
+import ttvos
+from ttvos.config import Config, config_to_dict
+from ttvos.data.datasets import Dataset, DatasetSource
+from ttvos.data.io import write_mask
+from ttvos.data.video import load_video
+from ttvos.errors import UserError
+from ttvos.inference.segment import segment_video
+from ttvos.model.checkpoint import load_stcn
+from ttvos.model.standin import standin_state_dict
+from ttvos.model.stcn import STCN
+from ttvos.sharding import Shard
+from ttvos.ttt.adapt import StepLog, TestTimeTrainer, video_seed
+from ttvos.weights import resolve_weights, sha256_of
+
+RUN_FILE = "run.yaml"
+LOG_DIR = "logs"
+_TEMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """One run directory: what was read, with which config and seed."""
+
+    source: DatasetSource
+    config: Config
+    seed: int
+
+    def directory(self, root: Path) -> Path:
+        return root.joinpath(*self.source.parts, self.config.name, f"seed{self.seed}")
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One video of one run directory."""
+
+    target: RunTarget
+    dataset: Dataset
+    video: str
+
+
+@dataclass(frozen=True)
+class VideoStarted:
+    item: WorkItem
+    frames: int
+    outputs: int
+    ttt_steps: int
+
+
+@dataclass(frozen=True)
+class StepDone:
+    item: WorkItem
+    step: StepLog
+
+
+@dataclass(frozen=True)
+class FrameWritten:
+    item: WorkItem
+    index: int
+
+
+@dataclass(frozen=True)
+class VideoFinished:
+    item: WorkItem
+    status: Literal["done", "skipped", "failed"]
+    seconds: float = 0.0
+    error: str | None = None
+
+
+Event = VideoStarted | StepDone | FrameWritten | VideoFinished
+
+
+@dataclass
+class RunSummary:
+    """Counts of a finished (or stopped) run, and the failures with their messages."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: list[tuple[WorkItem, str]] = field(default_factory=list)
+
+    def add(self, event: VideoFinished) -> None:
+        if event.status == "done":
+            self.done += 1
+        elif event.status == "skipped":
+            self.skipped += 1
+        else:
+            self.failed.append((event.item, event.error or "failed"))
+
+
+def plan(
+    targets: list[RunTarget], datasets: dict[DatasetSource, Dataset], videos: list[str] | None, shard: Shard
+) -> list[WorkItem]:
+    """Every (run directory, video) pair in a fixed order, then this shard's share of it."""
+    items = []
+    for target in targets:
+        dataset = datasets[target.source]
+        names = dataset.names if not videos else [n for n in dataset.names if n in videos]
+        items += [WorkItem(target, dataset, name) for name in names]
+    return [item for position, item in enumerate(items) if shard.owns(position)]
+
+
+def _git_revision() -> str | None:
+    source = Path(ttvos.__file__).resolve().parent.parent
+    if not (source / ".git").exists():
+        return None
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+    except OSError:
+        return None
+    return result.stdout.strip() or None
+
+
+@dataclass
+class _Model:
+    network: STCN
+    trainer: TestTimeTrainer
+    description: dict[str, str | None]
+
+
+class Runner:
+    """Processes work items and reports progress as events (the command layer draws them)."""
+
+    def __init__(
+        self, output: Path, device: torch.device, *, overwrite: bool = False, keep_going: bool = False
+    ) -> None:
+        self.output = output
+        self.device = device
+        self.overwrite = overwrite
+        self.keep_going = keep_going
+        self._models: dict[str, _Model] = {}
+        self._prepared: set[Path] = set()
+
+    # -- models and run directories -------------------------------------------------------
+
+    def _model(self, weights: str) -> _Model:
+        if weights not in self._models:
+            path = resolve_weights(weights)
+            network = load_stcn(standin_state_dict() if path is None else path, self.device)
+            description = {
+                "weights": weights,
+                "path": None if path is None else str(path),
+                "sha256": None if path is None else sha256_of(path),
+            }
+            self._models[weights] = _Model(network, TestTimeTrainer(network), description)
+        return self._models[weights]
+
+    def _record(self, target: RunTarget, model: _Model) -> dict:
+        """What ``run.yaml`` holds: enough to reproduce the run and to refuse mixing two runs."""
+        return {
+            "dataset": target.source.dataset,
+            "corruption": target.source.corruption,
+            "level": target.source.level,
+            "seed": target.seed,
+            "config": config_to_dict(target.config),
+            "model": model.description,
+            "versions": {
+                "ttvos": ttvos.__version__,
+                "torch": str(torch.__version__),
+                "numpy": np.__version__,
+                "python": platform.python_version(),
+                "git": _git_revision(),
+            },
+        }
+
+    def _prepare(self, target: RunTarget, model: _Model) -> Path:
+        """Create the run directory and its ``run.yaml``; refuse to resume a different run."""
+        directory = target.directory(self.output)
+        if directory in self._prepared:
+            return directory
+        record = self._record(target, model)
+        path = directory / RUN_FILE
+        if path.is_file() and not self.overwrite:
+            previous = yaml.safe_load(path.read_text()) or {}
+            keys = ("dataset", "corruption", "level", "seed", "config")
+            changed = [k for k in keys if previous.get(k) != record[k]]
+            if previous.get("model", {}).get("sha256") != record["model"]["sha256"]:
+                changed.append("weights")
+            if changed:
+                raise UserError(
+                    f"{directory}: holds results of a different run ({', '.join(changed)} differ); "
+                    "use --overwrite to replace them or another --output"
+                )
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f".{RUN_FILE}.{os.getpid()}"
+        temporary.write_text(yaml.safe_dump(record, sort_keys=False))
+        temporary.replace(path)
+        self._prepared.add(directory)
+        return directory
+
+    def prepare(self, items: list[WorkItem]) -> None:
+        """Load every model and create every run directory up front, so that missing weights or a
+        clash with an earlier, different run stop the command before any video is processed."""
+        for item in items:
+            self._prepare(item.target, self._model(item.target.config.weights))
+
+    # -- one video ------------------------------------------------------------------------
+
+    def run(self, items: list[WorkItem]) -> Iterator[Event]:
+        """Process the items in order; failures end the run unless ``keep_going``."""
+        for item in items:
+            directory = item.target.directory(self.output)
+            final = directory / item.video
+            if final.is_dir() and not self.overwrite:
+                yield VideoFinished(item, "skipped")
+                continue
+            started = time.perf_counter()
+            temporary = directory / f"{_TEMP_PREFIX}{item.video}.{os.getpid()}"
+            try:
+                yield from self._process(item, temporary)
+            except UserError as error:
+                shutil.rmtree(temporary, ignore_errors=True)
+                yield VideoFinished(item, "failed", time.perf_counter() - started, str(error))
+                if not self.keep_going:
+                    return
+                continue
+            except BaseException:
+                shutil.rmtree(temporary, ignore_errors=True)
+                raise
+            yield VideoFinished(item, "done", time.perf_counter() - started)
+
+    def _process(self, item: WorkItem, temporary: Path) -> Iterator[Event]:
+        target, config = item.target, item.target.config
+        model = self._model(config.weights)
+        directory = self._prepare(target, model)
+        for stale in directory.glob(f"{_TEMP_PREFIX}{item.video}.*"):  # left by a killed run
+            shutil.rmtree(stale, ignore_errors=True)
+        timings = {"start": time.perf_counter()}
+        video = item.dataset.video(item.video)
+        loaded = load_video(video, config.inference.resolution)
+        outputs = video.output_indices()
+        yield VideoStarted(item, len(video.frames), len(outputs), config.ttt.total_steps)
+        timings["loaded"] = time.perf_counter()
+        steps = []
+        for step in model.trainer.adapt(loaded, config, target.seed):
+            steps.append(step)
+            yield StepDone(item, step)
+        timings["adapted"] = time.perf_counter()
+        temporary.mkdir(parents=True)
+        wanted = set(outputs)
+        settings = config.inference
+        for mask in segment_video(
+            model.network,
+            loaded,
+            top_k=settings.top_k,
+            mem_every=settings.mem_every,
+            include_last=settings.include_last,
+            amp=config.amp,
+        ):
+            if mask.index in wanted:
+                write_mask(temporary / video.output_name(mask.index), mask.labels)
+                yield FrameWritten(item, mask.index)
+        timings["segmented"] = time.perf_counter()
+        self._write_log(
+            directory,
+            item,
+            loaded.frames.original_size,
+            loaded.frames.size,
+            loaded.num_objects,
+            steps,
+            timings,
+            len(outputs),
+        )
+        final = directory / item.video
+        if final.exists():  # --overwrite: replace the old result as late as possible
+            shutil.rmtree(final)
+        temporary.rename(final)
+
+    def _write_log(
+        self,
+        directory: Path,
+        item: WorkItem,
+        size: tuple[int, int],
+        working_size: tuple[int, int],
+        objects: int,
+        steps: list[StepLog],
+        timings: dict[str, float],
+        outputs: int,
+    ) -> None:
+        log = {
+            "video": item.video,
+            "seed": item.target.seed,
+            "video_seed": video_seed(item.target.seed, item.video),
+            "size": list(size),
+            "working_size": list(working_size),
+            "objects": objects,
+            "outputs": outputs,
+            "device": str(self.device),
+            "loss": item.target.config.ttt.loss,
+            "steps": [
+                {
+                    "jump_step": s.jump_step,
+                    "stage": s.stage,
+                    "iteration": s.iteration,
+                    "loss": s.loss,
+                    "frames": [list(f) for f in s.frames],
+                }
+                for s in steps
+            ],
+            "seconds": {
+                "load": timings["loaded"] - timings["start"],
+                "ttt": timings["adapted"] - timings["loaded"],
+                "inference": timings["segmented"] - timings["adapted"],
+                "total": timings["segmented"] - timings["start"],
+            },
+        }
+        logs = directory / LOG_DIR
+        logs.mkdir(exist_ok=True)
+        temporary = logs / f".{item.video}.json.{os.getpid()}"
+        temporary.write_text(json.dumps(log, indent=1))
+        temporary.replace(logs / f"{item.video}.json")

@@ -1,0 +1,103 @@
+"""A sweep as the user asks for it (configs x sources x seeds x videos) -> checked plan and runner."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ttvos.config import Config, load_config, replace
+from ttvos.data.datasets import DATASETS, DatasetSource, default_data_root, expand_corruptions, open_dataset
+from ttvos.device import resolve_device
+from ttvos.errors import UserError
+from ttvos.runner import Runner, RunTarget, WorkItem, plan
+from ttvos.sharding import Shard, detect_shard, local_device
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """Everything ``ttvos run`` was asked (names and strings as typed, not yet checked)."""
+
+    configs: list[str]
+    dataset: str
+    output: Path
+    corruptions: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=lambda: [1])
+    videos: list[str] = field(default_factory=list)  # names, or comma-separated names
+    data_root: Path | None = None
+    frames: Path | None = None  # --dataset folder
+    mask: Path | None = None  # --dataset folder
+    weights: str | None = None  # overrides of the configs' values
+    resolution: str | None = None
+    amp: bool | None = None
+    device: str = "auto"
+    overwrite: bool = False
+    keep_going: bool = False
+    shard: str | None = None
+
+
+@dataclass
+class Sweep:
+    """A checked sweep: this process's work items and the runner that processes them."""
+
+    runner: Runner
+    items: list[WorkItem]
+    shard: Shard
+    device: torch.device
+    started: float = field(default_factory=time.perf_counter)
+
+
+def _configs(names: list[str], weights: str | None, resolution: str | None, amp: bool | None) -> list[Config]:
+    overrides: dict[str, object] = {}
+    if weights is not None:
+        overrides["weights"] = weights
+    if amp is not None:
+        overrides["amp"] = amp
+    if resolution is not None:
+        value = int(resolution) if resolution.isdigit() else resolution
+        overrides["inference.resolution"] = overrides["ttt.resolution"] = value
+    configs = [replace(load_config(name), "command-line options", **overrides) for name in names]
+    if len({c.name for c in configs}) != len(configs):
+        raise UserError("--config: two configs have the same name; their results would share a folder")
+    return configs
+
+
+def _sources(dataset: str, corruptions: list[str]) -> list[DatasetSource]:
+    if dataset not in DATASETS:
+        raise UserError(f"--dataset {dataset}: unknown dataset; use one of {', '.join(DATASETS)}")
+    if dataset == "davis-c":
+        if not corruptions:
+            raise UserError("--dataset davis-c needs --corruption NAME/LEVEL (or all, NAME/all, all/LEVEL)")
+        return [DatasetSource(dataset, name, level) for name, level in expand_corruptions(corruptions)]
+    if corruptions:
+        raise UserError(f"--corruption only applies to --dataset davis-c, not {dataset}")
+    return [DatasetSource(dataset)]
+
+
+def prepare_sweep(request: SweepRequest) -> Sweep:
+    """Validate every option, open the datasets, plan this shard's videos and load the models."""
+    configs = _configs(request.configs, request.weights, request.resolution, request.amp)
+    sources = _sources(request.dataset, request.corruptions)
+    root = request.data_root or default_data_root()
+    cache = request.output / ".frames"
+    datasets = {
+        s: open_dataset(s, root, frames=request.frames, mask=request.mask, cache=cache) for s in sources
+    }
+    wanted = [name for entry in request.videos for name in entry.split(",") if name]
+    known = {name for d in datasets.values() for name in d.names}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise UserError(
+            f"--videos: {', '.join(unknown)} not in {request.dataset} (it has {len(known)} videos)"
+        )
+    targets = [
+        RunTarget(source, config, seed) for source in sources for config in configs for seed in request.seeds
+    ]
+    shard = detect_shard(request.shard)
+    device = resolve_device(local_device(request.device))
+    items = plan(targets, datasets, wanted or None, shard)
+    runner = Runner(request.output, device, overwrite=request.overwrite, keep_going=request.keep_going)
+    runner.prepare(items)
+    return Sweep(runner, items, shard, device)
