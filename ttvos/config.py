@@ -19,6 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 
 from ttvos.errors import UserError
+from ttvos.paths import user_folder
 
 LossName = Literal["none", "mcc", "ae", "ent"]
 FreezeOption = Literal[
@@ -271,10 +272,7 @@ def bundled_config_dir() -> Path:
 
 def user_config_dir() -> Path:
     """``$TTVOS_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/ttvos/configs`` (default ``~/.config``)."""
-    if os.environ.get("TTVOS_CONFIG_DIR"):
-        return Path(os.environ["TTVOS_CONFIG_DIR"]).expanduser()
-    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    return base / "ttvos" / "configs"
+    return user_folder("TTVOS_CONFIG_DIR", "XDG_CONFIG_HOME", "configs")
 
 
 def find_config(name: str) -> Path:

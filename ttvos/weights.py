@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ttvos.errors import UserError
+from ttvos.paths import user_folder
 
 STANDIN = "standin"  # deterministic stand-in weights, generated locally (not trained)
 _CHUNK = 1 << 20
@@ -64,10 +65,7 @@ class DownloadError(UserError):
 
 def weights_dir() -> Path:
     """``$TTVOS_WEIGHTS``, else ``$XDG_CACHE_HOME/ttvos/weights`` (default ``~/.cache``)."""
-    if os.environ.get("TTVOS_WEIGHTS"):
-        return Path(os.environ["TTVOS_WEIGHTS"]).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "ttvos" / "weights"
+    return user_folder("TTVOS_WEIGHTS", "XDG_CACHE_HOME", "weights")
 
 
 def sha256_of(path: Path) -> str:

@@ -45,6 +45,23 @@ def configs(tmp_path_factory) -> Path:
     return folder
 
 
+def run_arguments(data_root: Path, weights: Path, output: Path, *options: str) -> list[str]:
+    """``ttvos run`` arguments on the tiny data, CPU, quiet, with the given weights and output."""
+    return [
+        "run",
+        *options,
+        "--data-root",
+        str(data_root),
+        "--weights",
+        str(weights),
+        "--output",
+        str(output),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
+
+
 def read_png(path: Path) -> tuple[str, np.ndarray]:
     with Image.open(path) as image:
         return image.mode, np.array(image)

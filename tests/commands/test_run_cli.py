@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ttvos.cli import app
 from ttvos.data.io import write_mask
 
-from .conftest import VIDEO_NAMES, read_png
+from .conftest import VIDEO_NAMES, read_png, run_arguments
 
 runner = CliRunner()
 
@@ -27,28 +27,9 @@ CASES = {  # dataset -> (extra options, configs, run folder below the output)
 
 
 def run(args, data_root, configs, weights, output):
-    config_args = []
-    for arg in args:
-        config_args.append(str(configs / f"{arg}.yaml") if arg.startswith("tiny_") else arg)
-    result = runner.invoke(
-        app,
-        [
-            "run",
-            *config_args,
-            "--data-root",
-            str(data_root),
-            "--weights",
-            str(weights),
-            "--output",
-            str(output),
-            "--resolution",
-            "native",
-            "--device",
-            "cpu",
-            "--quiet",
-        ],
-    )
-    return result
+    """``ttvos run`` at native resolution; ``tiny_*`` names are the shrunken configs' files."""
+    options = [str(configs / f"{a}.yaml") if a.startswith("tiny_") else a for a in args]
+    return runner.invoke(app, run_arguments(data_root, weights, output, *options, "--resolution", "native"))
 
 
 @pytest.mark.parametrize("dataset", list(CASES))

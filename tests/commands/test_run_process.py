@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import VIDEO_NAMES, tree_masks
+from .conftest import VIDEO_NAMES, run_arguments, tree_masks
 
 TTVOS = [sys.executable, "-m", "ttvos"]
 
@@ -23,24 +23,8 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def command(data_root: Path, configs: Path, weights: Path, output: Path, *extra: str) -> list[str]:
-    return [
-        *TTVOS,
-        "run",
-        "--config",
-        str(configs / "tiny_ae.yaml"),
-        "--dataset",
-        "davis",
-        "--data-root",
-        str(data_root),
-        "--weights",
-        str(weights),
-        "--output",
-        str(output),
-        "--device",
-        "cpu",
-        "--quiet",
-        *extra,
-    ]
+    options = ["--config", str(configs / "tiny_ae.yaml"), "--dataset", "davis", *extra]
+    return [*TTVOS, *run_arguments(data_root, weights, output, *options)]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ See docs/datasets.md for the expected trees.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Literal
 
 from ttvos.data.io import FRAME_SUFFIXES, DataError, list_frames
 from ttvos.data.video import VOSVideo
+from ttvos.paths import user_folder
 
 DatasetName = Literal["davis", "davis-testdev", "davis-c", "youtube", "mose", "folder"]
 DATASETS: tuple[str, ...] = ("davis", "davis-testdev", "davis-c", "youtube", "mose", "folder")
@@ -41,10 +41,7 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
 def default_data_root() -> Path:
     """``$TTVOS_DATA``, else ``$XDG_DATA_HOME/ttvos/datasets`` (default ``~/.local/share``)."""
-    if os.environ.get("TTVOS_DATA"):
-        return Path(os.environ["TTVOS_DATA"]).expanduser()
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "ttvos" / "datasets"
+    return user_folder("TTVOS_DATA", "XDG_DATA_HOME", "datasets")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,16 @@
+"""Per-user folders: an explicit environment variable, else the XDG base directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_XDG_DEFAULTS = {"XDG_CONFIG_HOME": ".config", "XDG_CACHE_HOME": ".cache", "XDG_DATA_HOME": ".local/share"}
+
+
+def user_folder(override: str, xdg: str, leaf: str) -> Path:
+    """``$<override>``, else ``$<xdg>/ttvos/<leaf>`` (XDG's default base under the home folder)."""
+    if os.environ.get(override):
+        return Path(os.environ[override]).expanduser()
+    base = Path(os.environ.get(xdg) or Path.home() / _XDG_DEFAULTS[xdg])
+    return base / "ttvos" / leaf
