@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ttvos import __version__
-from ttvos.commands import config, demo, download_models, run
+from ttvos.commands import config, demo, download_models, evaluate, run
 
 app = typer.Typer(
     name="ttvos",
@@ -18,6 +18,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("run")(run.run)
+app.command("evaluate")(evaluate.evaluate)
 app.command("download-models")(download_models.download_models)
 app.command("demo")(demo.demo)
 app.add_typer(config.app, name="config")

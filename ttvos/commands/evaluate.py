@@ -1,0 +1,182 @@
+"""``ttvos evaluate``: J&F of a results tree, tables over seeds, plots, and server submissions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ttvos.commands._options import QuietOption, VerboseOption
+from ttvos.commands._ui import console, err_console, make_progress, setup_logging, user_errors
+
+_FORMATS = ("table", "csv", "json", "markdown")
+
+
+def evaluate(
+    results: Annotated[
+        Path,
+        typer.Argument(
+            help="Results tree written by `ttvos run` (or one run folder, or a plain results folder)."
+        ),
+    ],
+    data_root: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where DAVIS/2017/trainval lies (default: $TTVOS_DATA or ~/.local/share/ttvos/datasets)."
+        ),
+    ] = None,
+    gt: Annotated[
+        Path | None,
+        typer.Option(
+            help="A DAVIS-layout ground truth to use for every run (and for plain results folders)."
+        ),
+    ] = None,
+    gt_set: Annotated[
+        str, typer.Option("--set", help="Split file of the ground truth (ImageSets/2017/<set>.txt).")
+    ] = "val",
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes evaluating sequences in parallel (default: CPU cores).")
+    ] = os.cpu_count() or 1,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="table, csv, json or markdown (tables: percent, mean ± std over seeds)."
+        ),
+    ] = "table",
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw J&F per corruption level and type into this PNG.")
+    ] = None,
+    pack: Annotated[
+        bool,
+        typer.Option(help="Instead of evaluating, zip RESULTS (one run folder) for its benchmark's server."),
+    ] = False,
+    official_decay: Annotated[
+        bool,
+        typer.Option(
+            help="J/F-Decay with the official code's uint8 bin edges (differs for > 256 evaluated frames)."
+        ),
+    ] = False,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(help="Also evaluate runs that lack some videos (marked partial; no official CSVs)."),
+    ] = False,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Compute J&F exactly as the official DAVIS 2017 evaluation and summarise a sweep.
+
+    Writes global_results-<set>.csv and per-sequence_results-<set>.csv (official format) into every
+    evaluated run folder, caches per-frame scores (unchanged runs are not evaluated again), and
+    prints one row per dataset / corruption / level / config with mean ± std over seeds and the
+    gain over the baseline config (loss none, same weights).
+    """
+    setup_logging(verbose=verbose, quiet=quiet)
+    with user_errors():
+        if output_format not in _FORMATS:
+            raise typer.BadParameter(f"use one of {', '.join(_FORMATS)}", param_hint="--format")
+        if pack:
+            _pack(results)
+            return
+        from ttvos.data.datasets import default_data_root
+        from ttvos.metrics import report
+        from ttvos.metrics.sequences import GroundTruth
+        from ttvos.metrics.tree import TreeEvaluation, plan_evaluation
+
+        truth = GroundTruth(gt, gt_set) if gt is not None else None
+        planned, skipped = plan_evaluation(results, data_root or default_data_root(), truth)
+        evaluation = TreeEvaluation(
+            planned,
+            workers=workers,
+            decay="official" if official_decay else "intended",
+            allow_partial=allow_partial,
+        )
+        with make_progress(quiet=quiet) as progress:
+            task = progress.add_task(f"evaluating {len(planned)} runs", total=evaluation.total)
+            for _ in evaluation.run():
+                progress.advance(task)
+        rows = report.build_rows(evaluation.outcomes)
+        levels = report.davis_c_levels(evaluation.outcomes)
+        _render(rows, levels, output_format)
+        if plot is not None:
+            from ttvos.metrics.plot import plot_results
+
+            err_console.print(f"plot written to {plot_results(rows, levels, plot)}", highlight=False)
+    failed = _explain(evaluation.outcomes, skipped)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _render(rows, levels, output_format: str) -> None:
+    from ttvos.metrics import report
+
+    if output_format == "csv":
+        typer.echo(report.to_csv(rows), nl=False)
+    elif output_format == "json":
+        typer.echo(report.to_json(rows, levels))
+    elif output_format == "markdown":
+        typer.echo(report.to_markdown(rows, levels), nl=False)
+    else:
+        table = Table(
+            "dataset", "corruption", "level", "config", "seeds", "J&F", "J", "F", "Δ J&F", title="J&F (%)"
+        )
+        for row in rows:
+            config = row.config + (" [yellow](partial)[/]" if row.partial else "")
+            table.add_row(
+                row.dataset,
+                row.corruption or "",
+                row.level or "",
+                config,
+                str(row.jf.n),
+                report.percent(row.jf),
+                report.percent(row.j),
+                report.percent(row.f),
+                report.signed(row.delta),
+            )
+        console.print(table)
+        if levels:
+            summary = Table("config", *report.LEVELS, title="DAVIS-C: J&F (%) per corruption level")
+            for entry in levels:
+                summary.add_row(entry.config, *(report.percent(entry.levels[lv]) for lv in report.LEVELS))
+            console.print(summary)
+
+
+def _explain(outcomes, skipped) -> bool:
+    """Say which runs were not evaluated and why; True when a run failed on bad files."""
+    for run, reason in skipped:
+        err_console.print(f"[yellow]skipped[/] {run.directory}: {reason}", highlight=False)
+    failed = False
+    for outcome in outcomes:
+        where = outcome.run.directory
+        if outcome.error is not None:
+            failed = True
+            err_console.print(f"[red]failed[/] {where}: {outcome.error}", highlight=False)
+        elif outcome.summary is None and outcome.missing:
+            err_console.print(
+                f"[yellow]incomplete[/] {where}: {len(outcome.missing)} videos missing "
+                f"(e.g. {outcome.missing[0]}); finish the run or use --allow-partial",
+                highlight=False,
+            )
+    return failed
+
+
+def _pack(run_dir: Path) -> None:
+    from ttvos.data.submission import SERVERS, pack
+    from ttvos.errors import UserError
+    from ttvos.metrics.tree import find_runs
+
+    runs = [r for r in find_runs(run_dir) if r.directory == run_dir]
+    if not runs:
+        raise UserError(
+            f"{run_dir}: not a run folder (no run.yaml); give one <config>/seed<N> folder to --pack"
+        )
+    run = runs[0]
+    videos = sorted(
+        p.name for p in run_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "logs"
+    )
+    archive = pack(run_dir, run.dataset, videos, run_dir / f"submission-{run.dataset}.zip")
+    console.print(
+        f"{archive} ({len(videos)} videos); upload it to {SERVERS[run.dataset].where}", highlight=False
+    )

@@ -1,0 +1,280 @@
+"""Evaluating every run directory of a results tree, in parallel, with a per-sequence cache.
+
+A run directory is one written by ``ttvos run`` (it holds ``run.yaml``), or any folder of
+``<sequence>/<frame>.png`` evaluated against an explicit ground truth. Per-frame J and F of each
+sequence are cached in ``<run>/evaluation.json`` together with a fingerprint of the prediction and
+ground-truth files (names, sizes, modification times): unchanged sequences are not evaluated again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ttvos.data.io import DataError
+from ttvos.metrics.jf import DecayMode
+from ttvos.metrics.sequences import (
+    GroundTruth,
+    SequenceScores,
+    Summary,
+    evaluate_sequence,
+    summarize,
+    write_official_csvs,
+)
+
+RUN_FILE = "run.yaml"
+CACHE_FILE = "evaluation.json"
+_CACHE_VERSION = 1
+EVALUABLE = ("davis", "davis-c")  # datasets whose ground truth is public (DAVIS 2017 val)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run directory and what it holds."""
+
+    directory: Path
+    dataset: str
+    config: str
+    seed: int | None = None
+    corruption: str | None = None
+    level: str | None = None
+    loss: str = "none"
+    weights: str = ""
+
+    @property
+    def group(self) -> tuple[str, str | None, str | None, str]:
+        return self.dataset, self.corruption, self.level, self.config
+
+
+def find_runs(root: Path) -> list[RunInfo]:
+    """Every run directory below ``root`` (``root`` itself included), sorted by path."""
+    runs = []
+    for record_file in sorted(root.rglob(RUN_FILE)):
+        record = yaml.safe_load(record_file.read_text()) or {}
+        config = record.get("config") or {}
+        runs.append(
+            RunInfo(
+                record_file.parent,
+                record.get("dataset", "davis"),
+                config.get("name", record_file.parent.parent.name),
+                record.get("seed"),
+                record.get("corruption"),
+                record.get("level"),
+                (config.get("ttt") or {}).get("loss", "none"),
+                config.get("weights", ""),
+            )
+        )
+    return runs
+
+
+def ground_truth_for(run: RunInfo, data_root: Path) -> GroundTruth | None:
+    """DAVIS val for DAVIS and DAVIS-C runs; None for benchmarks without public ground truth."""
+    if run.dataset not in EVALUABLE:
+        return None
+    return GroundTruth(data_root / "DAVIS" / "2017" / "trainval", "val")
+
+
+def plan_evaluation(
+    results: Path, data_root: Path, gt: GroundTruth | None = None
+) -> tuple[list[tuple[RunInfo, GroundTruth]], list[tuple[RunInfo, str]]]:
+    """Runs to evaluate (with their ground truth) and runs that cannot be, with the reason.
+
+    ``gt`` replaces the ground truth of every run; a folder without any ``run.yaml`` is evaluated
+    as one plain results folder (``<sequence>/<frame>.png``) against ``gt``.
+    """
+    if not results.is_dir():
+        raise DataError(f"{results}: results folder not found")
+    runs = find_runs(results)
+    if not runs:
+        if gt is None:
+            raise DataError(
+                f"{results}: no run.yaml below it; to evaluate a plain results folder give --gt DAVIS_ROOT"
+            )
+        return [(RunInfo(results, "davis", results.name), gt)], []
+    planned, skipped = [], []
+    for run in runs:
+        truth = gt or ground_truth_for(run, data_root)
+        if truth is None:
+            skipped.append(
+                (
+                    run,
+                    f"no public ground truth for {run.dataset}: use `ttvos evaluate --pack {run.directory}`",
+                )
+            )
+        else:
+            planned.append((run, truth))
+    return planned, skipped
+
+
+def _fingerprint(*folders: Path) -> str:
+    digest = hashlib.sha1()
+    for folder in folders:
+        for path in sorted(folder.glob("*.png")):
+            stat = path.stat()
+            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class RunEvaluation:
+    """The outcome for one run: its summary, or why it has none."""
+
+    run: RunInfo
+    summary: Summary | None = None
+    evaluated: int = 0  # sequences computed now
+    cached: int = 0  # sequences taken from the cache
+    missing: list[str] = field(default_factory=list)  # sequences without predictions
+    error: str | None = None
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing) and self.summary is not None
+
+
+@dataclass(frozen=True)
+class SequenceDone:
+    """Progress: one sequence of one run evaluated (or read from the cache)."""
+
+    run: RunInfo
+    sequence: str
+    cached: bool
+
+
+@dataclass(frozen=True)
+class _Task:
+    run_index: int
+    truth: GroundTruth
+    predictions: Path
+    sequence: str
+    fingerprint: str
+
+
+def _evaluate(task: _Task) -> tuple[_Task, SequenceScores]:
+    return task, evaluate_sequence(task.truth, task.predictions, task.sequence)
+
+
+def _load_cache(run: RunInfo) -> dict:
+    path = run.directory / CACHE_FILE
+    if path.is_file():
+        cache = json.loads(path.read_text())
+        if cache.get("version") == _CACHE_VERSION:
+            return cache["sequences"]
+    return {}
+
+
+def _save_cache(run: RunInfo, scores: dict[str, tuple[str, SequenceScores]]) -> None:
+    entries = {
+        name: {
+            "fingerprint": fp,
+            "frames": s.frames,
+            "height": s.height,
+            "width": s.width,
+            "J": s.j.tolist(),
+            "F": s.f.tolist(),
+        }
+        for name, (fp, s) in scores.items()
+    }
+    temporary = run.directory / f".{CACHE_FILE}.{os.getpid()}"
+    temporary.write_text(json.dumps({"version": _CACHE_VERSION, "sequences": entries}))
+    temporary.replace(run.directory / CACHE_FILE)
+
+
+def _from_cache(name: str, entry: dict) -> SequenceScores:
+    objects = len(entry["J"])
+    j = np.array(entry["J"], dtype=np.float64).reshape(objects, -1)
+    f = np.array(entry["F"], dtype=np.float64).reshape(objects, -1)
+    return SequenceScores(name, entry["frames"], j, f, entry["height"], entry["width"])
+
+
+class TreeEvaluation:
+    """Evaluates runs against their ground truth; ``outcomes`` is complete once ``run()`` is exhausted.
+
+    Incomplete runs (sequences without predictions) are skipped unless ``allow_partial``; the
+    official CSV files are written into every fully evaluated run directory.
+    """
+
+    def __init__(
+        self,
+        runs: list[tuple[RunInfo, GroundTruth]],
+        *,
+        workers: int = 1,
+        decay: DecayMode = "intended",
+        allow_partial: bool = False,
+    ) -> None:
+        self.runs = runs
+        self.workers = workers
+        self.decay = decay
+        self.allow_partial = allow_partial
+        self.outcomes = [RunEvaluation(run) for run, _ in runs]
+        self._sequences: list[list[str]] = []
+        for outcome, (run, truth) in zip(self.outcomes, runs, strict=True):
+            try:
+                sequences = truth.sequences()
+            except DataError as error:
+                outcome.error, sequences = str(error), []
+            outcome.missing = [s for s in sequences if not (run.directory / s).is_dir()]
+            skip = outcome.missing and not allow_partial
+            self._sequences.append([] if skip else [s for s in sequences if s not in outcome.missing])
+
+    @property
+    def total(self) -> int:
+        """Sequences to evaluate or to read from the cache."""
+        return sum(len(s) for s in self._sequences)
+
+    def run(self) -> Iterator[SequenceDone]:
+        """Evaluate (or read from the cache) every sequence, yielding after each one."""
+        scores: list[dict[str, tuple[str, SequenceScores]]] = [{} for _ in self.runs]
+        tasks: list[_Task] = []
+        for index, ((run, truth), sequences) in enumerate(zip(self.runs, self._sequences, strict=True)):
+            cache = _load_cache(run) if sequences else {}
+            for sequence in sequences:
+                fingerprint = _fingerprint(run.directory / sequence, truth.annotations / sequence)
+                entry = cache.get(sequence)
+                if entry is not None and entry["fingerprint"] == fingerprint:
+                    scores[index][sequence] = (fingerprint, _from_cache(sequence, entry))
+                    self.outcomes[index].cached += 1
+                    yield SequenceDone(run, sequence, cached=True)
+                else:
+                    tasks.append(_Task(index, truth, run.directory, sequence, fingerprint))
+        for task, result in _run_tasks(tasks, self.workers):
+            outcome = self.outcomes[task.run_index]
+            if isinstance(result, DataError):
+                outcome.error = outcome.error or str(result)
+            else:
+                scores[task.run_index][task.sequence] = (task.fingerprint, result)
+                outcome.evaluated += 1
+            yield SequenceDone(self.runs[task.run_index][0], task.sequence, cached=False)
+        for index, (run, truth) in enumerate(self.runs):
+            outcome = self.outcomes[index]
+            if outcome.error is not None or not self._sequences[index]:
+                continue
+            _save_cache(run, scores[index])
+            outcome.summary = summarize([scores[index][s][1] for s in self._sequences[index]], self.decay)
+            if not outcome.missing:
+                write_official_csvs(run.directory, outcome.summary, truth.set_name)
+
+
+def _run_tasks(tasks: list[_Task], workers: int) -> Iterator[tuple[_Task, SequenceScores | DataError]]:
+    """Evaluate sequences in this process (1 worker) or in a process pool; a bad file fails its run."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            try:
+                yield _evaluate(task)
+            except DataError as error:
+                yield task, error
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_evaluate, task): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except DataError as error:
+                yield futures[future], error
