@@ -37,38 +37,42 @@ def test_version():
     assert result.output.strip() == f"ttvos {__version__}"
 
 
-def test_demo_writes_palette_masks(tmp_path):
-    result = runner.invoke(
-        app,
-        [
-            "demo",
-            "--output",
-            str(tmp_path),
-            "--frames",
-            "4",
-            "--height",
-            "32",
-            "--width",
-            "48",
-            "--device",
-            "cpu",
-            "--quiet",
-        ],
-    )
+def test_demo_runs_the_whole_pipeline(tmp_path):
+    args = [
+        "demo",
+        "--output",
+        str(tmp_path),
+        "--frames",
+        "4",
+        "--height",
+        "32",
+        "--width",
+        "48",
+        "--device",
+        "cpu",
+    ]
+    result = runner.invoke(app, [*args, "--quiet"])
     assert result.exit_code == 0, result.output
-    masks = sorted((tmp_path / "masks" / "synthetic").glob("*.png"))
-    assert [p.name for p in masks] == [f"{t:05d}.png" for t in range(4)]
+    results = tmp_path / "results" / "davis"
+    for config in ("stcn", "stcn_mcc_demo"):
+        masks = sorted((results / config / "seed1" / "blobs-a").glob("*.png"))
+        assert [p.name for p in masks] == [f"{t:05d}.png" for t in range(4)]
+        assert (results / config / "seed1" / "global_results-val.csv").is_file()
+    first_gt = (
+        tmp_path / "data" / "DAVIS" / "2017" / "trainval" / "Annotations" / "480p" / "blobs-a" / "00000.png"
+    )
     with (
-        Image.open(masks[0]) as first,
-        Image.open(tmp_path / "input" / "Annotations" / "synthetic" / "00000.png") as gt,
+        Image.open(results / "stcn" / "seed1" / "blobs-a" / "00000.png") as first,
+        Image.open(first_gt) as gt,
     ):
         assert first.mode == "P" and first.size == (48, 32)
         assert np.array_equal(np.array(first), np.array(gt))  # frame 0 reproduces its annotation
+    assert "stcn_mcc" in result.output and "J&F (%)" in result.output  # the evaluation table
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_unavailable_device_is_a_one_line_error(tmp_path):
-    result = runner.invoke(app, ["demo", "--output", str(tmp_path), "--device", "cuda"])
+    result = runner.invoke(app, ["demo", "--output", str(tmp_path), "--frames", "3", "--device", "cuda"])
     assert result.exit_code == 1
     assert "error: --device cuda: no CUDA GPU" in result.output
     assert "Traceback" not in result.output

@@ -81,32 +81,55 @@ def evaluate(
             _pack(results)
             return
         from ttvos.data.datasets import default_data_root
-        from ttvos.metrics import report
         from ttvos.metrics.sequences import GroundTruth
-        from ttvos.metrics.tree import TreeEvaluation, plan_evaluation
 
         truth = GroundTruth(gt, gt_set) if gt is not None else None
-        planned, skipped = plan_evaluation(results, data_root or default_data_root(), truth)
-        evaluation = TreeEvaluation(
-            planned,
+        decay = "official" if official_decay else "intended"
+        failed = evaluate_tree(
+            results,
+            data_root or default_data_root(),
+            truth,
             workers=workers,
-            decay="official" if official_decay else "intended",
+            decay=decay,
             allow_partial=allow_partial,
+            output_format=output_format,
+            plot=plot,
+            quiet=quiet,
         )
-        with make_progress(quiet=quiet) as progress:
-            task = progress.add_task(f"evaluating {len(planned)} runs", total=evaluation.total)
-            for _ in evaluation.run():
-                progress.advance(task)
-        rows = report.build_rows(evaluation.outcomes)
-        levels = report.davis_c_levels(evaluation.outcomes)
-        _render(rows, levels, output_format)
-        if plot is not None:
-            from ttvos.metrics.plot import plot_results
-
-            err_console.print(f"plot written to {plot_results(rows, levels, plot)}", highlight=False)
-    failed = _explain(evaluation.outcomes, skipped)
     if failed:
         raise typer.Exit(1)
+
+
+def evaluate_tree(
+    results: Path,
+    data_root: Path,
+    truth,
+    *,
+    workers: int,
+    decay: str,
+    allow_partial: bool,
+    output_format: str,
+    plot: Path | None,
+    quiet: bool,
+) -> bool:
+    """Evaluate, render the tables (and the plot); True when a run failed on bad files."""
+    from ttvos.metrics import report
+    from ttvos.metrics.tree import TreeEvaluation, plan_evaluation
+
+    planned, skipped = plan_evaluation(results, data_root, truth)
+    evaluation = TreeEvaluation(planned, workers=workers, decay=decay, allow_partial=allow_partial)
+    with make_progress(quiet=quiet) as progress:
+        task = progress.add_task(f"evaluating {len(planned)} runs", total=evaluation.total)
+        for _ in evaluation.run():
+            progress.advance(task)
+    rows = report.build_rows(evaluation.outcomes)
+    levels = report.davis_c_levels(evaluation.outcomes)
+    _render(rows, levels, output_format)
+    if plot is not None:
+        from ttvos.metrics.plot import plot_results
+
+        err_console.print(f"plot written to {plot_results(rows, levels, plot)}", highlight=False)
+    return _explain(evaluation.outcomes, skipped)
 
 
 def _render(rows, levels, output_format: str) -> None:

@@ -146,31 +146,36 @@ def run(
             keep_going=keep_going,
             shard=shard,
         )
-        setup = prepare_sweep(request)
-        summary = _draw(setup, quiet=quiet)
-    seconds = time.perf_counter() - setup.started
+        sweep = prepare_sweep(request)
+        summary = draw_sweep(sweep, quiet=quiet)
+    if not report_sweep(sweep, summary, output):
+        raise typer.Exit(1)
+
+
+def report_sweep(sweep, summary, output: Path) -> bool:
+    """Print the summary line and the failures; True when nothing failed."""
+    seconds = time.perf_counter() - sweep.started
     console.print(
         f"{summary.done} videos done, {summary.skipped} skipped, {len(summary.failed)} failed "
-        f"in {seconds:.1f} s (shard {setup.shard}, {setup.device}); results in {output}",
+        f"in {seconds:.1f} s (shard {sweep.shard}, {sweep.device}); results in {output}",
         highlight=False,
     )
     for item, message in summary.failed:
         err_console.print(
             f"[red]failed[/] {item.target.directory(output)}/{item.video}: {message}", highlight=False
         )
-    if summary.failed:
-        raise typer.Exit(1)
+    return not summary.failed
 
 
-def _draw(setup, *, quiet: bool):
+def draw_sweep(sweep, *, quiet: bool):
     """Run the videos, drawing one bar for the sweep and one for the current video."""
     from ttvos.runner import FrameWritten, RunSummary, StepDone, VideoFinished, VideoStarted
 
     summary = RunSummary()
     with make_progress(quiet=quiet) as progress:
-        overall = progress.add_task("videos", total=len(setup.items))
+        overall = progress.add_task("videos", total=len(sweep.items))
         current = progress.add_task("", total=None, visible=False)
-        for event in setup.runner.run(setup.items):
+        for event in sweep.runner.run(sweep.items):
             if isinstance(event, VideoStarted):
                 label = f"{event.item.target.directory(Path())} {event.item.video}"
                 total = event.ttt_steps + event.outputs
