@@ -263,17 +263,9 @@ class Runner:
         timings["adapted"] = time.perf_counter()
         temporary.mkdir(parents=True)
         wanted = set(outputs)
-        settings = config.inference
-        for mask in segment_video(
-            model.network,
-            loaded,
-            top_k=settings.top_k,
-            mem_every=settings.mem_every,
-            include_last=settings.include_last,
-            amp=config.amp,
-        ):
+        for mask in segment_video(model.network, loaded, config.inference, amp=config.amp):
             if mask.index in wanted:
-                write_mask(temporary / video.output_name(mask.index), mask.labels)
+                write_mask(temporary / video.output_name(mask.index), loaded.to_file_ids(mask.labels))
                 yield FrameWritten(item, mask.index)
         timings["segmented"] = time.perf_counter()
         self._write_log(

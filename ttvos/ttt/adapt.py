@@ -25,7 +25,7 @@ import torch
 
 from ttvos.config import Config
 from ttvos.data.video import LoadedVideo
-from ttvos.inference.propagation import InferenceCore, labels_from_prob
+from ttvos.inference.segment import segment_video
 from ttvos.model.stcn import STCN
 from ttvos.ttt.freezing import apply_freezing, trainable_parameters
 from ttvos.ttt.losses import LOSSES
@@ -62,18 +62,9 @@ def pseudo_masks(network: STCN, video: LoadedVideo, config: Config) -> list[np.n
 
     Frames before the first annotated one are all background (they are never trained on).
     """
-    settings = config.inference
-    core = InferenceCore(
-        network,
-        top_k=settings.top_k,
-        mem_every=settings.mem_every,
-        include_last=settings.include_last,
-        amp=config.amp,
-    )
-    size = video.frames.original_size
-    masks = [np.zeros(size, dtype=np.uint8) for _ in range(len(video.frames))]
-    for prediction in core.propagate(video.frames, video.annotations, video.num_objects):
-        masks[prediction.index] = labels_from_prob(prediction.prob, size).cpu().numpy()
+    masks = [np.zeros(video.frames.original_size, dtype=np.uint8) for _ in range(len(video.frames))]
+    for mask in segment_video(network, video, config.inference, amp=config.amp):
+        masks[mask.index] = mask.labels
     return masks
 
 
