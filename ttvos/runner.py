@@ -8,6 +8,7 @@ rerun skips finished videos and redoes interrupted ones; shards write disjoint v
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -123,7 +124,9 @@ def plan(
     return [item for position, item in enumerate(items) if shard.owns(position)]
 
 
+@functools.cache
 def _git_revision() -> str | None:
+    """The ttvos source revision when it runs from a git checkout (recorded in run.yaml)."""
     source = Path(ttvos.__file__).resolve().parent.parent
     if not (source / ".git").exists():
         return None
