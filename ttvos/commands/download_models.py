@@ -22,7 +22,9 @@ def download_models(
             "--dir", help="Where checkpoints are kept (default: $TTVOS_WEIGHTS or ~/.cache/ttvos/weights)."
         ),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Download again even if the file is already there.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Download again even if the file is already there.")
+    ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Download the official STCN checkpoints (resumable; checked against SHA-256 before use).

@@ -51,17 +51,23 @@ def evaluate(
     ] = None,
     pack: Annotated[
         bool,
-        typer.Option(help="Instead of evaluating, zip RESULTS (one run folder) for its benchmark's server."),
+        typer.Option(
+            "--pack", help="Instead of evaluating, zip RESULTS (one run folder) for its benchmark's server."
+        ),
     ] = False,
     official_decay: Annotated[
         bool,
         typer.Option(
-            help="J/F-Decay with the official code's uint8 bin edges (differs for > 256 evaluated frames)."
+            "--official-decay",
+            help="J/F-Decay with the official code's uint8 bin edges (differs for > 256 evaluated frames).",
         ),
     ] = False,
     allow_partial: Annotated[
         bool,
-        typer.Option(help="Also evaluate runs that lack some videos (marked partial; no official CSVs)."),
+        typer.Option(
+            "--allow-partial",
+            help="Also evaluate runs that lack some videos (marked partial; no official CSVs).",
+        ),
     ] = False,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,

@@ -95,11 +95,13 @@ def run(
         Path, typer.Option("--output", "-o", help="Results root folder.", rich_help_panel=_OUTPUT)
     ] = Path("results"),
     overwrite: Annotated[
-        bool, typer.Option(help="Redo videos that are already finished.", rich_help_panel=_OUTPUT)
+        bool,
+        typer.Option("--overwrite", help="Redo videos that are already finished.", rich_help_panel=_OUTPUT),
     ] = False,
     keep_going: Annotated[
         bool,
         typer.Option(
+            "--keep-going",
             help="Continue with the other videos after a failure (listed at the end).",
             rich_help_panel=_OUTPUT,
         ),
