@@ -8,6 +8,7 @@ recorded beside the file (``.sha256``) and checked on every later use.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterator
@@ -69,6 +70,13 @@ def weights_dir() -> Path:
 
 
 def sha256_of(path: Path) -> str:
+    """SHA-256 of a file; a checkpoint is hashed once per process unless it changes on disk."""
+    stat = path.stat()
+    return _sha256(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: Path, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
