@@ -19,7 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 
 from ttvos.errors import UserError
-from ttvos.paths import user_folder
+from ttvos.paths import user_folder, write_text_atomic
 
 LossName = Literal["none", "mcc", "ae", "ent"]
 FreezeOption = Literal[
@@ -320,8 +320,4 @@ def save_config(config: Config, path: Path, *, force: bool = False) -> Path:
     if path.exists() and not force:
         raise ConfigError(f"{path}: already exists; use --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(config_to_dict(config), sort_keys=False)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, yaml.safe_dump(config_to_dict(config), sort_keys=False))

@@ -14,3 +14,12 @@ def user_folder(override: str, xdg: str, leaf: str) -> Path:
         return Path(os.environ[override]).expanduser()
     base = Path(os.environ.get(xdg) or Path.home() / _XDG_DEFAULTS[xdg])
     return base / "ttvos" / leaf
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary sibling, then rename it over ``path``: readers (and concurrent
+    shards writing the same file) never see a half-written file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+    return path

@@ -34,6 +34,7 @@ from ttvos.inference.segment import segment_video
 from ttvos.model.checkpoint import load_stcn
 from ttvos.model.standin import standin_state_dict
 from ttvos.model.stcn import STCN
+from ttvos.paths import write_text_atomic
 from ttvos.sharding import Shard
 from ttvos.ttt.adapt import StepLog, TestTimeTrainer, video_seed
 from ttvos.weights import resolve_weights, sha256_of
@@ -210,9 +211,7 @@ class Runner:
                     "use --overwrite to replace them or another --output"
                 )
         directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".{RUN_FILE}.{os.getpid()}"
-        temporary.write_text(yaml.safe_dump(record, sort_keys=False))
-        temporary.replace(path)
+        write_text_atomic(path, yaml.safe_dump(record, sort_keys=False))
         self._prepared.add(directory)
         return directory
 
@@ -326,6 +325,4 @@ class Runner:
         }
         logs = directory / LOG_DIR
         logs.mkdir(exist_ok=True)
-        temporary = logs / f".{item.video}.json.{os.getpid()}"
-        temporary.write_text(json.dumps(log, indent=1))
-        temporary.replace(logs / f"{item.video}.json")
+        write_text_atomic(logs / f"{item.video}.json", json.dumps(log, indent=1))

@@ -12,6 +12,7 @@ from PIL import Image
 
 from ttvos.data.io import DataError
 from ttvos.metrics.jf import DecayMode, Statistics, boundary_tolerance, evaluate_object_frames, statistics
+from ttvos.paths import write_text_atomic
 
 VOID = 255
 GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
@@ -156,13 +157,7 @@ def write_official_csvs(folder: Path, summary: Summary, set_name: str = "val") -
     global_path = folder / f"global_results-{set_name}.csv"
     sequence_path = folder / f"per-sequence_results-{set_name}.csv"
     row = ",".join(_csv_number(summary.values[c]) for c in GLOBAL_COLUMNS)
-    _write(global_path, f"{','.join(GLOBAL_COLUMNS)}\n{row}\n")
+    write_text_atomic(global_path, f"{','.join(GLOBAL_COLUMNS)}\n{row}\n")
     lines = [f"{o.label},{_csv_number(o.j.mean)},{_csv_number(o.f.mean)}\n" for o in summary.objects]
-    _write(sequence_path, "Sequence,J-Mean,F-Mean\n" + "".join(lines))
+    write_text_atomic(sequence_path, "Sequence,J-Mean,F-Mean\n" + "".join(lines))
     return global_path, sequence_path
-
-
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    temporary.replace(path)

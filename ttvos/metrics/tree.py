@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from ttvos.metrics.sequences import (
     summarize,
     write_official_csvs,
 )
+from ttvos.paths import write_text_atomic
 
 RUN_FILE = "run.yaml"
 CACHE_FILE = "evaluation.json"
@@ -182,9 +182,9 @@ def _save_cache(run: RunInfo, scores: dict[str, tuple[str, SequenceScores]]) -> 
         }
         for name, (fp, s) in scores.items()
     }
-    temporary = run.directory / f".{CACHE_FILE}.{os.getpid()}"
-    temporary.write_text(json.dumps({"version": _CACHE_VERSION, "sequences": entries}))
-    temporary.replace(run.directory / CACHE_FILE)
+    write_text_atomic(
+        run.directory / CACHE_FILE, json.dumps({"version": _CACHE_VERSION, "sequences": entries})
+    )
 
 
 def _from_cache(name: str, entry: dict) -> SequenceScores:
