@@ -166,9 +166,11 @@ def _render(rows, levels, output_format: str) -> None:
             )
         console.print(table)
         if levels:
-            summary = Table("config", *report.LEVELS, title="DAVIS-C: J&F (%) per corruption level")
+            summary = Table("config", *report.LEVEL_COLUMNS, title="DAVIS-C: J&F (%) per corruption level")
             for entry in levels:
-                summary.add_row(entry.config, *(report.percent(entry.levels[lv]) for lv in report.LEVELS))
+                summary.add_row(
+                    entry.config, *(report.percent(entry.levels[lv]) for lv in report.LEVEL_COLUMNS)
+                )
             console.print(summary)
 
 

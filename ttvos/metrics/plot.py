@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ttvos.errors import UserError
-from ttvos.metrics.report import LEVELS, LevelSummary, Row, Spread
+from ttvos.metrics.report import LEVEL_COLUMNS, LevelSummary, Row, Spread
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -45,7 +45,9 @@ def _levels_from_rows(rows: list[Row]) -> list[LevelSummary]:
     """Without DAVIS-C runs: one point per config at level 'none' (clean data)."""
     return [
         LevelSummary(
-            r.config, {lv: r.jf if lv == "none" else Spread(math.nan, math.nan, 0) for lv in LEVELS}, {}
+            r.config,
+            {lv: r.jf if lv == "none" else Spread(math.nan, math.nan, 0) for lv in LEVEL_COLUMNS},
+            {},
         )
         for r in rows
         if r.corruption is None
@@ -53,12 +55,12 @@ def _levels_from_rows(rows: list[Row]) -> list[LevelSummary]:
 
 
 def _plot_levels(axes, levels: list[LevelSummary]) -> None:
-    x = np.arange(len(LEVELS))
+    x = np.arange(len(LEVEL_COLUMNS))
     for summary in levels:
-        means = [100 * summary.levels[lv].mean for lv in LEVELS]
-        stds = [100 * summary.levels[lv].std for lv in LEVELS]
+        means = [100 * summary.levels[lv].mean for lv in LEVEL_COLUMNS]
+        stds = [100 * summary.levels[lv].std for lv in LEVEL_COLUMNS]
         axes.errorbar(x, means, yerr=stds, marker="o", capsize=4, label=summary.config)
-    axes.set_xticks(x, LEVELS)
+    axes.set_xticks(x, LEVEL_COLUMNS)
     axes.set_xlabel("corruption level")
     axes.set_ylabel("J&F (%)")
     axes.set_title("J&F per corruption level")

@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ttvos.data.datasets import LEVELS
 from ttvos.metrics.tree import RunEvaluation
 
-LEVELS = ("none", "low", "med", "high")  # "none" = clean DAVIS val
+LEVEL_COLUMNS = ("none", *LEVELS)  # "none" = clean DAVIS val, then the DAVIS-C levels
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,9 @@ def davis_c_levels(outcomes: list[RunEvaluation]) -> list[LevelSummary]:
             level: Spread.of(
                 float(np.mean(v)) for (c, lv, _), v in per_seed.items() if c == config and lv == level
             )
-            for level in LEVELS
+            for level in LEVEL_COLUMNS
         }
-        counts = {level: len(corruptions[(config, level)]) for level in LEVELS}
+        counts = {level: len(corruptions[(config, level)]) for level in LEVEL_COLUMNS}
         summaries.append(LevelSummary(config, levels, counts))
     return summaries
 
@@ -208,9 +209,11 @@ def to_markdown(rows: list[Row], levels: list[LevelSummary]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     if levels:
-        lines += ["", "| config | " + " | ".join(LEVELS) + " |", "|---|" + "---|" * len(LEVELS)]
+        lines += ["", "| config | " + " | ".join(LEVEL_COLUMNS) + " |", "|---|" + "---|" * len(LEVEL_COLUMNS)]
         for summary in levels:
             lines.append(
-                f"| {summary.config} | " + " | ".join(percent(summary.levels[lv]) for lv in LEVELS) + " |"
+                f"| {summary.config} | "
+                + " | ".join(percent(summary.levels[lv]) for lv in LEVEL_COLUMNS)
+                + " |"
             )
     return "\n".join(lines) + "\n"
