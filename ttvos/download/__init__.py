@@ -1,0 +1,1 @@
+"""Downloads of checkpoints and datasets: one registry, resumable verified transfers, safe extraction."""

@@ -1,0 +1,1 @@
+"""Offline training of STCN-family networks (STCN's recipe): sequence datasets, bootstrapped CE, the loop."""
