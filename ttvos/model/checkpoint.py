@@ -1,4 +1,6 @@
-"""Loading the official STCN checkpoints (``stcn.pth``, ``stcn_s01.pth``, ``stcn_s0.pth``) unchanged."""
+"""Loading the official STCN checkpoints (``stcn.pth``, ``stcn_s01.pth``, ``stcn_s0.pth``) unchanged,
+and ttvos's own checkpoints, which also say the network size (``{"ttvos_model": size, "state_dict": ...}``).
+"""
 
 from __future__ import annotations
 
@@ -12,20 +14,25 @@ import torch
 from torch import Tensor
 
 from ttvos.errors import UserError
+from ttvos.model.sizes import FULL, ModelSize
 from ttvos.model.stcn import STCN
 
 StateDict = dict[str, Tensor]
 
 _VALUE_CONV1 = "value_encoder.conv1.weight"
 _SHOWN = 5  # how many offending keys an error message lists
+_SIZE_KEY = "ttvos_model"  # a ttvos checkpoint: {_SIZE_KEY: ModelSize.to_dict(), "state_dict": ...}
 
 
 class CheckpointError(UserError):
     """A checkpoint file that cannot be read or does not fit the STCN network."""
 
 
-def read_state_dict(path: str | PathLike[str]) -> StateDict:
-    """Read a checkpoint file onto the CPU without executing pickled code (``weights_only``)."""
+def read_checkpoint(path: str | PathLike[str]) -> tuple[ModelSize, StateDict]:
+    """Read a checkpoint file onto the CPU without executing pickled code (``weights_only``).
+
+    Returns the network size it was saved with (the full size for official, plain state dicts).
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
@@ -36,9 +43,34 @@ def read_state_dict(path: str | PathLike[str]) -> StateDict:
         raise CheckpointError(
             f"{path}: not a readable PyTorch checkpoint (truncated or corrupt download?): {reason}"
         ) from error
+    size = FULL
+    if isinstance(state, Mapping) and _SIZE_KEY in state:
+        try:
+            size = ModelSize.from_dict(state[_SIZE_KEY])
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(f"{path}: unreadable network size in the checkpoint: {error}") from error
+        state = state.get("state_dict")
     if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
-    return dict(state)
+    return size, dict(state)
+
+
+def read_state_dict(path: str | PathLike[str]) -> StateDict:
+    """The tensors of a checkpoint file (see :func:`read_checkpoint`)."""
+    return read_checkpoint(path)[1]
+
+
+def save_checkpoint(network: STCN, path: str | PathLike[str]) -> Path:
+    """Write ``network``'s weights with its size, so :func:`load_stcn` rebuilds it from the file alone.
+
+    Written to a temporary sibling first: an interrupted save never leaves a truncated checkpoint.
+    """
+    path = Path(path)
+    state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+    temporary = path.with_name(f".{path.name}.tmp")
+    torch.save({_SIZE_KEY: network.size.to_dict(), "state_dict": state}, temporary)
+    temporary.replace(path)
+    return path
 
 
 def adapt_state_dict(state: Mapping[str, Tensor]) -> StateDict:
@@ -76,21 +108,26 @@ def check_compatible(network: torch.nn.Module, state: Mapping[str, Tensor], sour
 
 
 def load_stcn(
-    checkpoint: str | PathLike[str] | Mapping[str, Tensor], device: torch.device | str = "cpu"
+    checkpoint: str | PathLike[str] | Mapping[str, Tensor],
+    device: torch.device | str = "cpu",
+    *,
+    size: ModelSize = FULL,
 ) -> STCN:
     """Build an STCN in eval mode on ``device`` holding the checkpoint's weights.
 
-    The network is created on the meta device and the checkpoint tensors are assigned to it, so
-    no time is spent on a random initialisation that would be overwritten.
+    A file says its own network size; ``size`` applies to a state dict given in memory. The
+    network is created on the meta device and the checkpoint tensors are assigned to it, so no time
+    is spent on a random initialisation that would be overwritten.
     """
     if isinstance(checkpoint, Mapping):
         # Cloned: the network must never share storage with (and later modify) the caller's dict.
         source, state = "state dict", {k: v.detach().clone() for k, v in checkpoint.items()}
     else:
-        source, state = str(checkpoint), read_state_dict(checkpoint)
+        source = str(checkpoint)
+        size, state = read_checkpoint(checkpoint)
     state = adapt_state_dict(state)
     with torch.device("meta"):
-        network = STCN()
+        network = STCN(size)
     check_compatible(network, state, source)
     network.load_state_dict(state, strict=True, assign=True)
     return network.to(device).eval()

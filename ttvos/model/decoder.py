@@ -6,21 +6,23 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ttvos.model.blocks import ResBlock, UpsampleBlock
+from ttvos.model.sizes import FULL, ModelSize
 
 
 class Decoder(nn.Module):
     """``f16: K*1024*h*w`` (read-out ++ compressed key features), ``f8``, ``f4`` -> ``K*1*4h*4w``.
 
     ``f8``/``f4`` may have batch 1: they are broadcast over the K objects after the skip convs,
-    which is how the official evaluation network shares them.
+    which is how the official evaluation network shares them. Channel counts are the full size's.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, size: ModelSize = FULL) -> None:
         super().__init__()
-        self.compress = ResBlock(1024, 512)
-        self.up_16_8 = UpsampleBlock(512, 512, 256)
-        self.up_8_4 = UpsampleBlock(256, 256, 256)
-        self.pred = nn.Conv2d(256, 1, kernel_size=3, padding=1)
+        d16, d8 = size.decoder_dims
+        self.compress = ResBlock(2 * size.value_dim, d16)
+        self.up_16_8 = UpsampleBlock(size.f8_dim, d16, d8)
+        self.up_8_4 = UpsampleBlock(size.f4_dim, d8, d8)
+        self.pred = nn.Conv2d(d8, 1, kernel_size=3, padding=1)
 
     def forward(self, f16: Tensor, f8: Tensor, f4: Tensor) -> Tensor:
         x = self.compress(f16)

@@ -13,9 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from ttvos.model.blocks import FeatureFusionBlock
-
-KEY_DIM = 64
-VALUE_DIM = 512
+from ttvos.model.sizes import FULL, ModelSize
 
 
 class Bottleneck(nn.Module):
@@ -51,17 +49,18 @@ def _bottleneck_layer(in_dim: int, width: int, blocks: int, stride: int) -> nn.S
 
 
 class KeyEncoder(nn.Module):
-    """ResNet-50 to layer3: image ``B*3*H*W`` -> f16 ``B*1024*H/16*W/16``, f8, f4."""
+    """ResNet-50 to layer3: image ``B*3*H*W`` -> f16 ``B*1024*H/16*W/16``, f8, f4 (full size)."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: ModelSize = FULL) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        (w4, w8, w16), (b4, b8, b16) = size.key_widths, size.key_blocks
+        self.conv1 = nn.Conv2d(3, size.stem_dim, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(size.stem_dim)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.res2 = _bottleneck_layer(64, 64, 3, stride=1)  # 1/4, 256
-        self.layer2 = _bottleneck_layer(256, 128, 4, stride=2)  # 1/8, 512
-        self.layer3 = _bottleneck_layer(512, 256, 6, stride=2)  # 1/16, 1024
+        self.res2 = _bottleneck_layer(size.stem_dim, w4, b4, stride=1)  # 1/4, 256
+        self.layer2 = _bottleneck_layer(w4 * 4, w8, b8, stride=2)  # 1/8, 512
+        self.layer3 = _bottleneck_layer(w8 * 4, w16, b16, stride=2)  # 1/16, 1024
 
     def forward(self, image: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(image))))
@@ -99,19 +98,20 @@ def _basic_layer(in_dim: int, dim: int, stride: int) -> nn.Sequential:
 class ValueEncoder(nn.Module):
     """Mask encoder: per object ``cat(image, mask, others)`` -> ResNet-18 layer3 -> fused with f16.
 
-    ``image: K*3*H*W, f16: K*1024*H/16*W/16, mask, others: K*1*H*W -> K*512*H/16*W/16``.
+    ``image: K*3*H*W, f16: K*1024*H/16*W/16, mask, others: K*1*H*W -> K*512*H/16*W/16`` (full size).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, size: ModelSize = FULL) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(5, 64, kernel_size=7, stride=2, padding=3)
-        self.bn1 = nn.BatchNorm2d(64)
+        w4, w8, w16 = size.value_widths
+        self.conv1 = nn.Conv2d(5, w4, kernel_size=7, stride=2, padding=3)
+        self.bn1 = nn.BatchNorm2d(w4)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = _basic_layer(64, 64, 1)  # 1/4
-        self.layer2 = _basic_layer(64, 128, 2)  # 1/8
-        self.layer3 = _basic_layer(128, 256, 2)  # 1/16
-        self.fuser = FeatureFusionBlock(1024 + 256, VALUE_DIM)
+        self.layer1 = _basic_layer(w4, w4, 1)  # 1/4
+        self.layer2 = _basic_layer(w4, w8, 2)  # 1/8
+        self.layer3 = _basic_layer(w8, w16, 2)  # 1/16
+        self.fuser = FeatureFusionBlock(size.f16_dim + w16, size.value_dim)
 
     def forward(self, image: Tensor, f16: Tensor, mask: Tensor, others: Tensor) -> Tensor:
         x = torch.cat([image, mask, others], dim=1)
@@ -123,7 +123,7 @@ class ValueEncoder(nn.Module):
 class KeyProjection(nn.Module):
     """3x3 conv from f16 to the 64-d matching key (key ``key_proj.key_proj.*``)."""
 
-    def __init__(self, in_dim: int = 1024, key_dim: int = KEY_DIM) -> None:
+    def __init__(self, in_dim: int = 1024, key_dim: int = 64) -> None:
         super().__init__()
         self.key_proj = nn.Conv2d(in_dim, key_dim, kernel_size=3, padding=1)
 

@@ -17,6 +17,7 @@ import zlib
 import torch
 from torch import Tensor
 
+from ttvos.model.sizes import FULL, ModelSize
 from ttvos.model.stcn import STCN
 
 _GAINS = {"key_proj.key_proj.weight": 0.5, "decoder.pred.weight": 2.5, "value_encoder.conv1.weight": 3.0}
@@ -40,10 +41,10 @@ def _draw(key: str, shape: tuple[int, ...], dtype: torch.dtype, is_batch_norm: b
     return torch.randn(shape, generator=generator) * (gain / math.sqrt(math.prod(shape[1:])))
 
 
-def standin_state_dict() -> dict[str, Tensor]:
-    """The stand-in STCN state dict (all 405 entries, official order)."""
+def standin_state_dict(size: ModelSize = FULL) -> dict[str, Tensor]:
+    """The stand-in STCN state dict (full size: all 405 entries, official order)."""
     with torch.device("meta"):
-        template = STCN().state_dict()
+        template = STCN(size).state_dict()
     batch_norms = {key.rsplit(".", 1)[0] for key in template if key.endswith(".running_var")}
     return {
         key: _draw(key, tuple(t.shape), t.dtype, key.rsplit(".", 1)[0] in batch_norms).to(t.dtype)

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from ttvos.model.decoder import Decoder
 from ttvos.model.encoders import KeyEncoder, KeyProjection, ValueEncoder
 from ttvos.model.matching import l2_affinity, read_memory
+from ttvos.model.sizes import FULL, ModelSize
 
 
 @dataclass
@@ -49,15 +50,19 @@ def other_objects(masks: Tensor) -> Tensor:
 
 
 class STCN(nn.Module):
-    """Space-Time Correspondence Network; submodule names give the official state-dict keys."""
+    """Space-Time Correspondence Network; submodule names give the official state-dict keys.
 
-    def __init__(self) -> None:
+    Channel counts in the docstrings are those of the full (official) size; ``size`` scales them.
+    """
+
+    def __init__(self, size: ModelSize = FULL) -> None:
         super().__init__()
-        self.key_encoder = KeyEncoder()
-        self.value_encoder = ValueEncoder()
-        self.key_proj = KeyProjection()
-        self.key_comp = nn.Conv2d(1024, 512, kernel_size=3, padding=1)
-        self.decoder = Decoder()
+        self.size = size
+        self.key_encoder = KeyEncoder(size)
+        self.value_encoder = ValueEncoder(size)
+        self.key_proj = KeyProjection(size.f16_dim, size.key_dim)
+        self.key_comp = nn.Conv2d(size.f16_dim, size.value_dim, kernel_size=3, padding=1)
+        self.decoder = Decoder(size)
 
     def encode_key(self, image: Tensor) -> KeyFeatures:
         """``image: B*3*H*W`` (ImageNet-normalised, H and W multiples of 16) -> key features."""
