@@ -9,7 +9,7 @@ from torch.testing import assert_close
 from ttvos.inference.propagation import one_hot
 from ttvos.model import other_objects
 from ttvos.model.matching import full_softmax
-from ttvos.ttt.losses import aggregate_objects, segment_from_memory
+from ttvos.model.training import aggregate_objects, segment_from_memory
 
 
 @pytest.fixture(scope="module")
