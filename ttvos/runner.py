@@ -22,7 +22,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-import yaml
 
 import ttvos
 from ttvos.config import Config, config_to_dict
@@ -35,12 +34,11 @@ from ttvos.model.checkpoint import load_stcn
 from ttvos.model.standin import standin_state_dict
 from ttvos.model.stcn import STCN
 from ttvos.paths import write_text_atomic
+from ttvos.records import LOG_DIR, RUN_FILE, RunRecord, read_run_record, write_run_record
 from ttvos.sharding import Shard
 from ttvos.ttt.adapt import StepLog, TestTimeTrainer, video_seed
 from ttvos.weights import resolve_weights, sha256_of
 
-RUN_FILE = "run.yaml"
-LOG_DIR = "logs"
 _TEMP_PREFIX = ".tmp-"
 
 
@@ -174,23 +172,23 @@ class Runner:
             self._models[weights] = _Model(network, TestTimeTrainer(network), description)
         return self._models[weights]
 
-    def _record(self, target: RunTarget, model: _Model) -> dict:
+    def _record(self, target: RunTarget, model: _Model) -> RunRecord:
         """What ``run.yaml`` holds: enough to reproduce the run and to refuse mixing two runs."""
-        return {
-            "dataset": target.source.dataset,
-            "corruption": target.source.corruption,
-            "level": target.source.level,
-            "seed": target.seed,
-            "config": config_to_dict(target.config),
-            "model": model.description,
-            "versions": {
+        return RunRecord(
+            dataset=target.source.dataset,
+            corruption=target.source.corruption,
+            level=target.source.level,
+            seed=target.seed,
+            config=config_to_dict(target.config),
+            model=model.description,
+            versions={
                 "ttvos": ttvos.__version__,
                 "torch": str(torch.__version__),
                 "numpy": np.__version__,
                 "python": platform.python_version(),
                 "git": _git_revision(),
             },
-        }
+        )
 
     def _prepare(self, target: RunTarget, model: _Model) -> Path:
         """Create the run directory and its ``run.yaml``; refuse to resume a different run."""
@@ -200,18 +198,14 @@ class Runner:
         record = self._record(target, model)
         path = directory / RUN_FILE
         if path.is_file() and not self.overwrite:
-            previous = yaml.safe_load(path.read_text()) or {}
-            keys = ("dataset", "corruption", "level", "seed", "config")
-            changed = [k for k in keys if previous.get(k) != record[k]]
-            if previous.get("model", {}).get("sha256") != record["model"]["sha256"]:
-                changed.append("weights")
+            changed = read_run_record(path).differences(record)
             if changed:
                 raise UserError(
                     f"{directory}: holds results of a different run ({', '.join(changed)} differ); "
                     "use --overwrite to replace them or another --output"
                 )
         directory.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, yaml.safe_dump(record, sort_keys=False))
+        write_run_record(path, record)
         self._prepared.add(directory)
         return directory
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from ttvos.data.io import DataError
 from ttvos.metrics.jf import DecayMode
@@ -29,8 +28,8 @@ from ttvos.metrics.sequences import (
     write_official_csvs,
 )
 from ttvos.paths import write_text_atomic
+from ttvos.records import RUN_FILE, read_run_record
 
-RUN_FILE = "run.yaml"
 CACHE_FILE = "evaluation.json"
 _CACHE_VERSION = 1
 EVALUABLE = ("davis", "davis-c")  # datasets whose ground truth is public (DAVIS 2017 val)
@@ -58,18 +57,17 @@ def find_runs(root: Path) -> list[RunInfo]:
     """Every run directory below ``root`` (``root`` itself included), sorted by path."""
     runs = []
     for record_file in sorted(root.rglob(RUN_FILE)):
-        record = yaml.safe_load(record_file.read_text()) or {}
-        config = record.get("config") or {}
+        record = read_run_record(record_file)
         runs.append(
             RunInfo(
                 record_file.parent,
-                record.get("dataset", "davis"),
-                config.get("name", record_file.parent.parent.name),
-                record.get("seed"),
-                record.get("corruption"),
-                record.get("level"),
-                (config.get("ttt") or {}).get("loss", "none"),
-                config.get("weights", ""),
+                record.dataset,
+                record.config_name or record_file.parent.parent.name,
+                record.seed,
+                record.corruption,
+                record.level,
+                record.loss,
+                record.weights,
             )
         )
     return runs

@@ -1,0 +1,106 @@
+"""What a run directory records besides its masks: ``run.yaml`` and the identity part of each video log.
+
+One typed record per file format, used by the writer (``runner``) and every reader (``evaluate``,
+``--pack``), so the schema lives in one place. Importing this module is cheap (no torch): evaluate
+workers read these records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ttvos.errors import UserError
+from ttvos.paths import write_text_atomic
+
+RUN_FILE = "run.yaml"
+LOG_DIR = "logs"
+
+
+class RecordError(UserError):
+    """A run.yaml or video log that cannot be read (corrupt, truncated, hand-edited)."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """``run.yaml``: enough to reproduce a run and to refuse mixing two different runs.
+
+    The *settings* (dataset, corruption, level, seed, config, weights hash) decide the results;
+    the other fields describe where and how the run was made.
+    """
+
+    dataset: str
+    corruption: str | None = None
+    level: str | None = None
+    seed: int | None = None
+    config: dict[str, Any] = field(default_factory=dict)  # as ``config_to_dict`` writes it
+    model: dict[str, str | None] = field(default_factory=dict)  # weights, path, sha256
+    versions: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def config_name(self) -> str:
+        return str(self.config.get("name", ""))
+
+    @property
+    def loss(self) -> str:
+        return str((self.config.get("ttt") or {}).get("loss", "none"))
+
+    @property
+    def weights(self) -> str:
+        return str(self.config.get("weights", ""))
+
+    def settings(self) -> dict[str, Any]:
+        """What decides the results (a change means the masks of one run differ from another's)."""
+        return {
+            "dataset": self.dataset,
+            "corruption": self.corruption,
+            "level": self.level,
+            "seed": self.seed,
+            "config": self.config,
+            "weights": self.model.get("sha256"),
+        }
+
+    def settings_digest(self) -> str:
+        """A short hash of :meth:`settings`, stamped on every video made with them."""
+        text = json.dumps(self.settings(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def differences(self, other: RunRecord) -> list[str]:
+        """Names of the settings that differ between two records."""
+        mine, theirs = self.settings(), other.settings()
+        return [key for key in mine if mine[key] != theirs[key]]
+
+
+def run_record_from_dict(data: Any, source: Path) -> RunRecord:
+    """Check a mapping read from ``run.yaml``; a malformed one is a one-line :class:`RecordError`."""
+    hint = "delete it (or use --overwrite) to start this run afresh"
+    if not isinstance(data, dict):
+        raise RecordError(f"{source}: not a run record (expected a YAML mapping); {hint}")
+    if not isinstance(data.get("dataset"), str) or not isinstance(data.get("config"), dict):
+        raise RecordError(f"{source}: run record without 'dataset' or 'config'; {hint}")
+    known = {k: data[k] for k in RunRecord.__dataclass_fields__ if k in data}
+    for key in ("model", "versions"):
+        if not isinstance(known.get(key, {}), dict):
+            raise RecordError(f"{source}: '{key}' is not a mapping; {hint}")
+    return RunRecord(**known)
+
+
+def read_run_record(path: Path) -> RunRecord:
+    """Read ``run.yaml``; unreadable or malformed files raise a one-line :class:`RecordError`."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise RecordError(
+            f"{path}: unreadable run record ({first}); delete it (or use --overwrite) to start afresh"
+        ) from None
+    return run_record_from_dict(data, path)
+
+
+def write_run_record(path: Path, record: RunRecord) -> Path:
+    return write_text_atomic(path, yaml.safe_dump(asdict(record), sort_keys=False))
