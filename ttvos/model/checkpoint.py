@@ -1,14 +1,16 @@
 """Loading the official STCN checkpoints (``stcn.pth``, ``stcn_s01.pth``, ``stcn_s0.pth``) unchanged,
 and ttvos's own checkpoints, which also say the network size (``{"ttvos_model": size, "state_dict": ...}``).
+The reading, conversion and checks are shared with XMem's loader (:func:`ttvos.model.xmem.load_xmem`).
 """
 
 from __future__ import annotations
 
 import pickle
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from os import PathLike
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import Tensor
@@ -18,6 +20,7 @@ from ttvos.model.sizes import FULL, ModelSize
 from ttvos.model.stcn import STCN
 
 StateDict = dict[str, Tensor]
+NetworkT = TypeVar("NetworkT", bound=torch.nn.Module)
 
 _VALUE_CONV1 = "value_encoder.conv1.weight"
 _SHOWN = 5  # how many offending keys an error message lists
@@ -25,7 +28,7 @@ _SIZE_KEY = "ttvos_model"  # a ttvos checkpoint: {_SIZE_KEY: ModelSize.to_dict()
 
 
 class CheckpointError(UserError):
-    """A checkpoint file that cannot be read or does not fit the STCN network."""
+    """A checkpoint file that cannot be read or does not fit the network (STCN or XMem)."""
 
 
 def read_checkpoint(path: str | PathLike[str]) -> tuple[ModelSize, StateDict]:
@@ -78,7 +81,8 @@ def adapt_state_dict(state: Mapping[str, Tensor]) -> StateDict:
 
     * a ``module.`` prefix (a DataParallel save) is stripped;
     * a 4-channel ``value_encoder.conv1.weight`` (the s0 static-image model, whose value encoder
-      sees RGB + mask only) gets a zero 5th channel for the "other objects" mask.
+      sees RGB + mask only) gets a zero 5th channel for the "other objects" mask (STCN, and XMem's
+      ``load_weights(init_as_zero_if_needed=True)``).
     """
     adapted = {key.removeprefix("module."): value for key, value in state.items()}
     conv1 = adapted.get(_VALUE_CONV1)
@@ -88,7 +92,9 @@ def adapt_state_dict(state: Mapping[str, Tensor]) -> StateDict:
     return adapted
 
 
-def check_compatible(network: torch.nn.Module, state: Mapping[str, Tensor], source: str) -> None:
+def check_compatible(
+    network: torch.nn.Module, state: Mapping[str, Tensor], source: str, family: str = "STCN"
+) -> None:
     """Raise a :class:`CheckpointError` naming the first missing, unexpected or mis-shaped keys."""
     expected = network.state_dict()
     missing = [k for k in expected if k not in state]
@@ -104,7 +110,7 @@ def check_compatible(network: torch.nn.Module, state: Mapping[str, Tensor], sour
             more = f" (+{len(items) - _SHOWN} more)" if len(items) > _SHOWN else ""
             problems.append(f"{len(items)} {label}: {', '.join(items[:_SHOWN])}{more}")
     if problems:
-        raise CheckpointError(f"{source}: not an STCN checkpoint; " + "; ".join(problems))
+        raise CheckpointError(f"{source}: not an {family} checkpoint; " + "; ".join(problems))
 
 
 def load_stcn(
@@ -115,9 +121,24 @@ def load_stcn(
 ) -> STCN:
     """Build an STCN in eval mode on ``device`` holding the checkpoint's weights.
 
-    A file says its own network size; ``size`` applies to a state dict given in memory. The
-    network is created on the meta device and the checkpoint tensors are assigned to it, so no time
-    is spent on a random initialisation that would be overwritten.
+    A file says its own network size; ``size`` applies to a state dict given in memory.
+    """
+    return load_network(lambda size, state: STCN(size), checkpoint, device, size=size, family="STCN")
+
+
+def load_network(
+    build: Callable[[ModelSize, StateDict], NetworkT],
+    checkpoint: str | PathLike[str] | Mapping[str, Tensor],
+    device: torch.device | str = "cpu",
+    *,
+    size: ModelSize = FULL,
+    family: str,
+) -> NetworkT:
+    """Build ``build(size, state)`` in eval mode on ``device`` holding the checkpoint's weights.
+
+    The network is created on the meta device and the checkpoint tensors are assigned to it, so no
+    time is spent on a random initialisation that would be overwritten. ``family`` names the
+    network in error messages.
     """
     if isinstance(checkpoint, Mapping):
         # Cloned: the network must never share storage with (and later modify) the caller's dict.
@@ -127,7 +148,7 @@ def load_stcn(
         size, state = read_checkpoint(checkpoint)
     state = adapt_state_dict(state)
     with torch.device("meta"):
-        network = STCN(size)
-    check_compatible(network, state, source)
+        network = build(size, state)
+    check_compatible(network, state, source, family)
     network.load_state_dict(state, strict=True, assign=True)
     return network.to(device).eval()
