@@ -23,7 +23,8 @@ def manifest(golden_dir):
 @pytest.fixture(scope="module")
 def reference_weights(golden_dir, manifest):
     """The golden filler's XMem weights (the rule of every golden case)."""
-    spec = importlib.util.spec_from_file_location("xmem_fill_weights", golden_dir / "xmem" / "fill_weights.py")
+    filler = golden_dir / "xmem" / "fill_weights.py"
+    spec = importlib.util.spec_from_file_location("xmem_fill_weights", filler)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -112,4 +113,3 @@ def test_stcn_checkpoint_is_a_clear_error(standin_checkpoint):
     assert "\n" not in message
     assert "not an XMem checkpoint" in message
     assert "missing: key_proj.d_proj.weight" in message
-
