@@ -104,3 +104,34 @@ def read_run_record(path: Path) -> RunRecord:
 
 def write_run_record(path: Path, record: RunRecord) -> Path:
     return write_text_atomic(path, yaml.safe_dump(asdict(record), sort_keys=False))
+
+
+@dataclass(frozen=True)
+class VideoStamp:
+    """What one video's masks were made from, written into ``logs/<video>.json``: a finished video
+    counts as done only while its stamp equals the one the current run would give it."""
+
+    inputs: str  # VOSVideo.input_digest(): frame and mask files, names and contents
+    settings: str  # RunRecord.settings_digest() of the run that wrote the masks
+    outputs: int  # PNG files written
+
+    def made_like(self, other: VideoStamp) -> str | None:
+        """Why masks stamped ``self`` are not what ``other`` would give (None: they are)."""
+        if self.inputs != other.inputs:
+            return "its frames or masks changed since it was segmented"
+        if self.settings != other.settings:
+            return "it was segmented with settings other than run.yaml's (an interrupted --overwrite?)"
+        return None
+
+
+def video_log_path(run_dir: Path, video: str) -> Path:
+    return run_dir / LOG_DIR / f"{video}.json"
+
+
+def read_video_stamp(run_dir: Path, video: str) -> VideoStamp | None:
+    """The stamp in a video's log; None when the log is missing, unreadable or has none (older ttvos)."""
+    try:
+        data = json.loads(video_log_path(run_dir, video).read_text())
+        return VideoStamp(str(data["inputs"]), str(data["settings"]), int(data["outputs"]))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import platform
 import shutil
@@ -27,19 +28,28 @@ import ttvos
 from ttvos.config import Config, config_to_dict
 from ttvos.data.datasets import Dataset, DatasetSource
 from ttvos.data.io import write_mask
-from ttvos.data.video import load_video
+from ttvos.data.video import VOSVideo, load_video
 from ttvos.errors import UserError
 from ttvos.inference.segment import segment_video
 from ttvos.model.checkpoint import load_stcn
 from ttvos.model.standin import standin_state_dict
 from ttvos.model.stcn import STCN
 from ttvos.paths import write_text_atomic
-from ttvos.records import LOG_DIR, RUN_FILE, RunRecord, read_run_record, write_run_record
+from ttvos.records import (
+    LOG_DIR,
+    RUN_FILE,
+    RunRecord,
+    VideoStamp,
+    read_run_record,
+    read_video_stamp,
+    write_run_record,
+)
 from ttvos.sharding import Shard
 from ttvos.ttt.adapt import StepLog, TestTimeTrainer, video_seed
 from ttvos.weights import resolve_weights, sha256_of
 
 _TEMP_PREFIX = ".tmp-"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,7 @@ class Runner:
         self.overwrite = overwrite
         self.keep_going = keep_going
         self._models: dict[str, _Model] = {}
-        self._prepared: set[Path] = set()
+        self._settings: dict[Path, str] = {}  # run directory -> RunRecord.settings_digest()
 
     # -- models and run directories -------------------------------------------------------
 
@@ -193,7 +203,7 @@ class Runner:
     def _prepare(self, target: RunTarget, model: _Model) -> Path:
         """Create the run directory and its ``run.yaml``; refuse to resume a different run."""
         directory = target.directory(self.output)
-        if directory in self._prepared:
+        if directory in self._settings:
             return directory
         record = self._record(target, model)
         path = directory / RUN_FILE
@@ -206,7 +216,7 @@ class Runner:
                 )
         directory.mkdir(parents=True, exist_ok=True)
         write_run_record(path, record)
-        self._prepared.add(directory)
+        self._settings[directory] = record.settings_digest()
         return directory
 
     def prepare(self, items: list[WorkItem]) -> None:
@@ -220,15 +230,16 @@ class Runner:
     def run(self, items: list[WorkItem]) -> Iterator[Event]:
         """Process the items in order; failures end the run unless ``keep_going``."""
         for item in items:
-            directory = item.target.directory(self.output)
-            final = directory / item.video
-            if final.is_dir() and not self.overwrite:
-                yield VideoFinished(item, "skipped")
-                continue
+            directory = self._prepare(item.target, self._model(item.target.config.weights))
             started = time.perf_counter()
             temporary = directory / f"{_TEMP_PREFIX}{item.video}.{os.getpid()}"
             try:
-                yield from self._process(item, temporary)
+                video = item.dataset.video(item.video)
+                stamp = self._stamp(directory, video)
+                if self._finished(directory, video.name, stamp):
+                    yield VideoFinished(item, "skipped")
+                    continue
+                yield from self._process(item, video, stamp, temporary)
             except UserError as error:
                 shutil.rmtree(temporary, ignore_errors=True)
                 yield VideoFinished(item, "failed", time.perf_counter() - started, str(error))
@@ -240,14 +251,31 @@ class Runner:
                 raise
             yield VideoFinished(item, "done", time.perf_counter() - started)
 
-    def _process(self, item: WorkItem, temporary: Path) -> Iterator[Event]:
+    def _stamp(self, directory: Path, video: VOSVideo) -> VideoStamp:
+        return VideoStamp(video.input_digest(), self._settings[directory], len(video.output_indices()))
+
+    def _finished(self, directory: Path, video: str, stamp: VideoStamp) -> bool:
+        """A video's folder counts as done only when it was made from these inputs and settings."""
+        if not (directory / video).is_dir() or self.overwrite:
+            return False
+        previous = read_video_stamp(directory, video)
+        reason = (
+            "its log is missing or from an older ttvos" if previous is None else previous.made_like(stamp)
+        )
+        if reason is None:
+            return True
+        logger.warning("%s: %s; segmenting it again", directory / video, reason)
+        return False
+
+    def _process(
+        self, item: WorkItem, video: VOSVideo, stamp: VideoStamp, temporary: Path
+    ) -> Iterator[Event]:
         target, config = item.target, item.target.config
         model = self._model(config.weights)
         directory = self._prepare(target, model)
         for stale in directory.glob(f"{_TEMP_PREFIX}{item.video}.*"):  # left by a killed run
             shutil.rmtree(stale, ignore_errors=True)
         timings = {"start": time.perf_counter()}
-        video = item.dataset.video(item.video)
         loaded = load_video(video, config.inference.resolution)
         outputs = video.output_indices()
         yield VideoStarted(item, len(video.frames), len(outputs), config.ttt.total_steps)
@@ -272,7 +300,7 @@ class Runner:
             loaded.num_objects,
             steps,
             timings,
-            len(outputs),
+            stamp,
         )
         final = directory / item.video
         if final.exists():  # --overwrite: replace the old result as late as possible
@@ -288,7 +316,7 @@ class Runner:
         objects: int,
         steps: list[StepLog],
         timings: dict[str, float],
-        outputs: int,
+        stamp: VideoStamp,
     ) -> None:
         log = {
             "video": item.video,
@@ -297,7 +325,9 @@ class Runner:
             "size": list(size),
             "working_size": list(working_size),
             "objects": objects,
-            "outputs": outputs,
+            "inputs": stamp.inputs,
+            "settings": stamp.settings,
+            "outputs": stamp.outputs,
             "device": str(self.device),
             "loss": item.target.config.ttt.loss,
             "steps": [

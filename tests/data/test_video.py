@@ -63,3 +63,18 @@ def test_output_indices(video_dir):
     video = make_video(video_dir, {1: video_dir / "masks" / "00000.png"}, output_frames=(0, 2, 3))
     assert video.output_indices() == [2, 3]
     assert video.output_name(2) == "00002.png"
+
+
+def test_input_digest_follows_contents_not_folders(tmp_path):
+    first, second, copy = tmp_path / "a", tmp_path / "b", tmp_path / "elsewhere" / "a"
+    save_video(make_synthetic_video(4, 32, 48, seed=1), first / "frames", first / "masks")
+    save_video(make_synthetic_video(4, 32, 48, seed=2), second / "frames", second / "masks")
+    import shutil
+
+    shutil.copytree(first, copy)
+    digest = make_video(first).input_digest()
+    assert make_video(copy).input_digest() == digest  # same files elsewhere: same inputs
+    assert make_video(second).input_digest() != digest  # same names, other contents
+    assert make_video(first, output_frames=(0, 2)).input_digest() != digest
+    write_mask(first / "masks" / "00000.png", np.ones((32, 48), dtype=np.uint8))
+    assert make_video(first).input_digest() != digest  # a changed mask changes the inputs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,39 @@ class VOSVideo:
 
     def output_name(self, index: int) -> str:
         return self.frames[index].stem + ".png"
+
+    def input_digest(self) -> str:
+        """A short hash of what the masks are computed from: the frame and mask files (names and
+        contents), the annotated frames and the expected outputs. Folders do not count, so a
+        dataset copied elsewhere keeps its results; a different video under the same name does not."""
+        digest = hashlib.sha256(f"{self.output_frames}:{self.allow_binary_masks};".encode())
+        for path in self.frames:
+            digest.update(f"{path.name}:{_file_digest(path)};".encode())
+        for index, path in sorted(self.annotations.items()):
+            digest.update(f"{index}:{_file_digest(path)};".encode())
+        return digest.hexdigest()[:16]
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read it ({error.strerror})") from None
+    return _content_digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _content_digest(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file, computed once per process while its size and time stay the same (a sweep
+    checks the same frames for every config and seed)."""
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read it ({error.strerror})") from None
+    return digest.hexdigest()
 
 
 class FrameSequence:
