@@ -156,3 +156,26 @@ def test_expand_corruptions():
         expand_corruptions(["fog/low"])
     with pytest.raises(DataError, match="unknown level 'extreme'"):
         expand_corruptions(["contrast/extreme"])
+
+
+def write_clip(path, frames):
+    av = pytest.importorskip("av", reason="PyAV is part of the dev extra")
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def test_replaced_video_file_is_decoded_again(tmp_path):
+    clip, mask = tmp_path / "clip.mp4", tmp_path / "mask.png"
+    write_clip(clip, VIDEOS["camel"].frames[:3])
+    write_mask(mask, VIDEOS["camel"].masks[0])
+    first = open_(tmp_path, "folder", frames=clip, mask=mask).video("clip").frames
+    assert len(first) == 3
+    write_clip(clip, VIDEOS["camel"].frames)  # a longer clip under the same name
+    second = open_(tmp_path, "folder", frames=clip, mask=mask).video("clip").frames
+    assert len(second) == 6 and second[0].parent != first[0].parent
+    assert not first[0].parent.exists()  # the old decoded frames are removed
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [second[0].parent.name]

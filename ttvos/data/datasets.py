@@ -192,7 +192,7 @@ def _folder(frames: Path, mask: Path, cache: Path) -> tuple[list[str], Callable[
         name = frames.stem if frames.is_file() else frames.name
 
         def describe_one(_: str) -> VOSVideo:
-            paths = _video_frames(frames, cache / name)
+            paths = _video_frames(frames, cache)
             return VOSVideo(name, paths, {0: mask}, allow_binary_masks=True)
 
         return [name], describe_one
@@ -205,7 +205,7 @@ def _folder(frames: Path, mask: Path, cache: Path) -> tuple[list[str], Callable[
 
     def describe(name: str) -> VOSVideo:
         source = frames / name if (frames / name).is_dir() else next(frames.glob(f"{name}.*"))
-        paths = _video_frames(source, cache / name)
+        paths = _video_frames(source, cache)
         single = mask / f"{name}.png"
         if single.is_file():
             return VOSVideo(name, paths, {0: single}, allow_binary_masks=True)
