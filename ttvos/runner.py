@@ -9,6 +9,7 @@ rerun skips finished videos and redoes interrupted ones; shards write disjoint v
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import logging
 import os
@@ -221,9 +222,14 @@ class Runner:
 
     def prepare(self, items: list[WorkItem]) -> None:
         """Load every model and create every run directory up front, so that missing weights or a
-        clash with an earlier, different run stop the command before any video is processed."""
+        clash with an earlier, different run stop the command before any video is processed.
+
+        Temporary folders that killed runs left for these videos are removed (other shards' videos
+        are not touched: they may be in progress)."""
         for item in items:
-            self._prepare(item.target, self._model(item.target.config.weights))
+            directory = self._prepare(item.target, self._model(item.target.config.weights))
+            for stale in directory.glob(f"{_TEMP_PREFIX}{glob.escape(item.video)}.*"):
+                shutil.rmtree(stale, ignore_errors=True)
 
     # -- one video ------------------------------------------------------------------------
 
@@ -273,8 +279,6 @@ class Runner:
         target, config = item.target, item.target.config
         model = self._model(config.weights)
         directory = self._prepare(target, model)
-        for stale in directory.glob(f"{_TEMP_PREFIX}{item.video}.*"):  # left by a killed run
-            shutil.rmtree(stale, ignore_errors=True)
         timings = {"start": time.perf_counter()}
         loaded = load_video(video, config.inference.resolution)
         outputs = video.output_indices()

@@ -64,3 +64,49 @@ def test_other_input_under_the_same_name_is_segmented_again(standin_checkpoint, 
     log = json.loads((output / "folder" / "stcn" / "seed1" / "logs" / "frames.json").read_text())
     assert len(log["inputs"]) == 16 and log["outputs"] == 4
     assert read_png(output / "folder" / "stcn" / "seed1" / "frames" / "00000.png")[0] == "P"
+
+
+def test_interrupted_overwrite_with_other_settings_is_finished_not_skipped(
+    data_root, standin_checkpoint, tmp_path
+):
+    output = tmp_path / "r"
+    run_dir = output / "davis" / "stcn" / "seed1"
+
+    def run_at(resolution, *options):
+        arguments = run_arguments(data_root, standin_checkpoint, output, "-c", "stcn", *options)
+        return runner.invoke(app, [*arguments, "--resolution", resolution])
+
+    def evaluate():
+        return runner.invoke(
+            app, ["evaluate", str(output), "--data-root", str(data_root), "-q", "--workers", "1"]
+        )
+
+    assert run_at("native").exit_code == 0
+    # An --overwrite with another resolution, killed after its first video:
+    assert run_at("32", "--overwrite", "--videos", "alpha").exit_code == 0
+    for video in ("alpha", "beta"):  # left by killed runs; alpha will be skipped, beta redone
+        (run_dir / f".tmp-{video}.424242").mkdir()
+        (run_dir / f".tmp-{video}.424242" / "00000.png").write_bytes(b"half")
+    mixed = evaluate()
+    assert "made with other settings" in " ".join(mixed.output.split())
+    assert not (run_dir / "global_results-val.csv").exists()  # no official numbers from mixed videos
+    resumed = run_at("32")
+    assert resumed.exit_code == 0, resumed.output
+    assert "2 videos done, 1 skipped" in resumed.output
+    assert not list(run_dir.glob(".tmp-*"))
+    assert evaluate().exit_code == 0 and (run_dir / "global_results-val.csv").is_file()
+    sizes = {
+        json.loads((run_dir / "logs" / f"{v}.json").read_text())["working_size"][0]
+        for v in ("alpha", "beta", "gamma")
+    }
+    assert sizes == {32}
+
+
+def test_killed_runs_temporary_folders_of_other_videos_are_kept(data_root, standin_checkpoint, tmp_path):
+    run_dir = tmp_path / "davis" / "stcn" / "seed1"
+    run_dir.mkdir(parents=True)
+    for video in ("alpha", "beta"):
+        (run_dir / f".tmp-{video}.77").mkdir()
+    result = invoke(data_root, standin_checkpoint, tmp_path, "-c", "stcn", "--videos", "alpha")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in run_dir.glob(".tmp-*")) == [".tmp-beta.77"]  # maybe another shard's

@@ -185,8 +185,11 @@ def _explain(outcomes, skipped) -> bool:
             failed = True
             err_console.print(f"[red]failed[/] {where}: {outcome.error}", highlight=False)
         elif outcome.summary is None and outcome.missing:
+            stale = (
+                f" ({len(outcome.stale)} made with other settings than run.yaml's)" if outcome.stale else ""
+            )
             err_console.print(
-                f"[yellow]incomplete[/] {where}: {len(outcome.missing)} videos missing "
+                f"[yellow]incomplete[/] {where}: {len(outcome.missing)} videos missing{stale} "
                 f"(e.g. {outcome.missing[0]}); finish the run or use --allow-partial",
                 highlight=False,
             )

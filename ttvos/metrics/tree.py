@@ -28,7 +28,7 @@ from ttvos.metrics.sequences import (
     write_official_csvs,
 )
 from ttvos.paths import write_text_atomic
-from ttvos.records import RUN_FILE, read_run_record
+from ttvos.records import RUN_FILE, read_run_record, read_video_stamp
 
 CACHE_FILE = "evaluation.json"
 _CACHE_VERSION = 1
@@ -47,6 +47,15 @@ class RunInfo:
     level: str | None = None
     loss: str = "none"
     weights: str = ""
+    settings: str | None = None  # RunRecord.settings_digest(); None for a plain results folder
+
+    def is_stale(self, sequence: str) -> bool:
+        """True when the sequence's masks were made with other settings than run.yaml's (the
+        leftovers of an interrupted --overwrite): they must not be mixed into this run's scores."""
+        if self.settings is None:
+            return False
+        stamp = read_video_stamp(self.directory, sequence)
+        return stamp is not None and stamp.settings != self.settings
 
     @property
     def group(self) -> tuple[str, str | None, str | None, str]:
@@ -68,6 +77,7 @@ def find_runs(root: Path) -> list[RunInfo]:
                 record.level,
                 record.loss,
                 record.weights,
+                record.settings_digest(),
             )
         )
     return runs
@@ -129,7 +139,8 @@ class RunEvaluation:
     summary: Summary | None = None
     evaluated: int = 0  # sequences computed now
     cached: int = 0  # sequences taken from the cache
-    missing: list[str] = field(default_factory=list)  # sequences without predictions
+    missing: list[str] = field(default_factory=list)  # sequences without (current) predictions
+    stale: list[str] = field(default_factory=list)  # those of them made with other settings
     error: str | None = None
 
     @property
@@ -218,7 +229,8 @@ class TreeEvaluation:
                 sequences = truth.sequences()
             except DataError as error:
                 outcome.error, sequences = str(error), []
-            outcome.missing = [s for s in sequences if not (run.directory / s).is_dir()]
+            outcome.stale = [s for s in sequences if (run.directory / s).is_dir() and run.is_stale(s)]
+            outcome.missing = [s for s in sequences if not (run.directory / s).is_dir() or s in outcome.stale]
             skip = outcome.missing and not allow_partial
             self._sequences.append([] if skip else [s for s in sequences if s not in outcome.missing])
 
