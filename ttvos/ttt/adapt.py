@@ -8,6 +8,9 @@ Faithful schedule (the reference's order of operations, ``test_time_train_one_vi
    ``iters_per_jump`` steps, each on ``batch_size`` freshly drawn sequences;
 3. the caller segments the video with the adapted weights.
 
+The frames of the training sequences are drawn at random, or replayed (``draws``), e.g. those a
+run recorded in its logs or those the reference drew (``shared/golden/replay``).
+
 The reference also refreshes the pseudo-masks before the very first stage, with weights that are
 still the pretrained ones: that inference repeats step 1 exactly, so it is skipped here.
 """
@@ -18,35 +21,56 @@ import contextlib
 import hashlib
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from ttvos.config import Config
+from ttvos.config import Config, TTTConfig
 from ttvos.data.video import LoadedVideo
 from ttvos.inference.segment import segment_video
 from ttvos.model.stcn import STCN
 from ttvos.ttt.freezing import apply_freezing, trainable_parameters
-from ttvos.ttt.losses import LOSSES
-from ttvos.ttt.sampler import SequenceSampler
+from ttvos.ttt.losses import LOSSES, TrainingSample
+from ttvos.ttt.sampler import Draw, FrameDraws, RandomDraws, SequenceSampler
 
 
 @dataclass(frozen=True)
 class StepLog:
-    """One Adam step: where it is in the schedule, its loss and the frames it trained on."""
+    """One Adam step: where it is in the schedule, its loss and the frames it trained on.
+
+    ``frames``: the frames of each trained sequence (after the reference's fallback); ``draws``:
+    what each of the step's ``batch_size`` sequences drew, skipped ones included (for replays).
+    """
 
     jump_step: int
     stage: int
     iteration: int
     loss: float
     frames: tuple[tuple[int, ...], ...]
+    draws: tuple[Draw, ...] = ()
+
+
+@dataclass
+class AdaptTrace:
+    """What a replay check compares, kept only when asked: every pseudo-mask inference (the initial
+    one, then tt-MCC's refreshes) and every training sample, on the CPU, in training order."""
+
+    pseudo_masks: list[list[np.ndarray]] = field(default_factory=list)
+    samples: list[TrainingSample] = field(default_factory=list)
 
 
 def video_seed(seed: int, video_name: str) -> int:
     """A video's random state depends only on the run seed and its name (not on video order)."""
     digest = hashlib.sha256(f"{seed}/{video_name}".encode()).digest()
     return int.from_bytes(digest[:8], "little") >> 1
+
+
+def sequence_lengths(ttt: TTTConfig) -> list[int]:
+    """The seq_len of every training sequence of the schedule, in training order."""
+    per_stage = [seq_len for _, seq_len in ttt.stages()]
+    steps = ttt.iters_per_jump * ttt.batch_size
+    return [n for _ in range(ttt.jump_steps) for n in per_stage for _ in range(steps)] if ttt.enabled else []
 
 
 def seed_everything(seed: int) -> np.random.Generator:
@@ -88,36 +112,65 @@ class TestTimeTrainer:
         self.network.eval()
         self.network.requires_grad_(False)
 
-    def adapt(self, video: LoadedVideo, config: Config, seed: int) -> Iterator[StepLog]:
-        """Reset, then train on ``video``; yields after every Adam step. No-op for ``loss: none``."""
+    def adapt(
+        self,
+        video: LoadedVideo,
+        config: Config,
+        seed: int,
+        *,
+        draws: FrameDraws | None = None,
+        trace: AdaptTrace | None = None,
+    ) -> Iterator[StepLog]:
+        """Reset, then train on ``video``; yields after every Adam step. No-op for ``loss: none``.
+
+        ``draws``: where the sequences' frames come from (default: drawn at random); ``trace``
+        collects the pseudo-masks and samples.
+        """
         self.reset()
         ttt = config.ttt
         if not ttt.enabled:
             return
-        rng = seed_everything(video_seed(seed, video.video.name))
+        annotated = sorted(video.annotations)
+        draws = draws or RandomDraws()
+        draws.start(len(video.frames), annotated, sequence_lengths(ttt))
+        this_seed = video_seed(seed, video.video.name)
+        rng = seed_everything(this_seed)
         apply_freezing(self.network, ttt.frozen)
         parameters = trainable_parameters(self.network)
         device = next(self.network.parameters()).device
         use_amp = config.amp and device.type == "cuda"
         loss_function = LOSSES[ttt.loss]
-        annotated = sorted(video.annotations)
         masks = pseudo_masks(self.network, video, config)
+        if trace is not None:
+            trace.pseudo_masks.append(masks)
         for jump_step in range(ttt.jump_steps):
             for stage, (max_jump, seq_len) in enumerate(ttt.stages()):
                 if ttt.loss == "mcc" and (jump_step, stage) != (0, 0):
                     masks = pseudo_masks(self.network, video, config)
+                    if trace is not None:
+                        trace.pseudo_masks.append(masks)
                 sampler = SequenceSampler(
-                    video.frames, masks, annotated, ttt, rng, check_last=ttt.loss == "mcc"
+                    video.frames,
+                    masks,
+                    annotated,
+                    ttt,
+                    rng,
+                    check_last=ttt.loss == "mcc",
+                    draws=draws,
+                    seed=(this_seed, jump_step, stage),
                 )
                 optimizer = torch.optim.Adam(parameters, lr=ttt.lr, weight_decay=ttt.weight_decay)
                 scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
                 for iteration in range(ttt.iters_per_jump):
                     optimizer.zero_grad(set_to_none=True)
-                    total, frames = 0.0, []
+                    total, frames, drawn = 0.0, [], []
                     for _ in range(ttt.batch_size):
-                        sample = sampler.sample(max_jump, seq_len)
+                        draw, sample = sampler.draw_sample(max_jump, seq_len)
+                        drawn.append(draw)
                         if sample is None:
                             continue
+                        if trace is not None:
+                            trace.samples.append(sample)
                         with _autocast(use_amp):
                             loss = loss_function(self.network, sample.to(device)).loss / ttt.batch_size
                         scaler.scale(loss).backward()
@@ -126,7 +179,7 @@ class TestTimeTrainer:
                     if frames:
                         scaler.step(optimizer)
                         scaler.update()
-                    yield StepLog(jump_step, stage, iteration, total, tuple(frames))
+                    yield StepLog(jump_step, stage, iteration, total, tuple(frames), tuple(drawn))
         self.network.requires_grad_(False)
 
 

@@ -2,14 +2,18 @@
 
 A sequence starts at an annotated frame (frame 0 in DAVIS) with its mask and continues with
 frames at most ``max_jump`` apart; the objects to train on are checked on the current
-pseudo-masks. Every random choice comes from one ``numpy.random.Generator``, so a sequence depends
-only on the generator's seed.
+pseudo-masks. Where the frame indices come from is pluggable (:class:`FrameDraws`): drawn at
+random, or replayed from a file (:mod:`ttvos.ttt.replay`). The other random choices of a trial
+(objects, augmentation) come from a generator seeded by (sampler seed, sequence number, trial
+number) only, so replaying a sequence's frames and trial reproduces the sequence exactly.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -23,6 +27,39 @@ from ttvos.ttt.losses import TrainingSample
 
 TRIAL_LIMIT = 100  # the reference redraws a sequence at most this many times
 IMAGE_FILL = (124, 116, 104)  # the reference's im_mean, used by the affine augmentation
+
+
+@dataclass(frozen=True)
+class Draw:
+    """The frames one trial of a training sequence drew, before any fallback, and its trial number.
+
+    A sequence is retried (new frames, objects and augmentation) until the reference's rules accept
+    it, at most ``TRIAL_LIMIT`` times; ``trial`` (from 1) is the one the sequence ended with.
+    """
+
+    frames: tuple[int, ...]
+    trial: int = 1
+
+
+class FrameDraws(Protocol):
+    """Where the frame indices of each training sequence come from."""
+
+    def start(self, num_frames: int, annotated_frames: list[int], lengths: list[int]) -> None:
+        """A new adaptation begins; ``lengths``: the seq_len of every sequence it will ask for."""
+
+    def trials(self, sampler: SequenceSampler, max_jump: int, seq_len: int) -> Iterator[Draw]:
+        """The next sequence's trials, in order: its frames, once per trial."""
+
+
+class RandomDraws:
+    """The reference's rule: every trial draws new frames from the sampler's generator."""
+
+    def start(self, num_frames: int, annotated_frames: list[int], lengths: list[int]) -> None:
+        pass
+
+    def trials(self, sampler: SequenceSampler, max_jump: int, seq_len: int) -> Iterator[Draw]:
+        for trial in range(1, TRIAL_LIMIT + 1):
+            yield Draw(tuple(sampler.draw_indices(max_jump, seq_len)), trial)
 
 
 @dataclass(frozen=True)
@@ -61,14 +98,20 @@ class SequenceSampler:
         rng: np.random.Generator,
         *,
         check_last: bool,
+        draws: FrameDraws | None = None,
+        seed: tuple[int, ...] | None = None,
     ) -> None:
         self.frames = frames
         self.pseudo_masks = pseudo_masks
         self.annotated_frames = sorted(annotated_frames)
         self.config = config
-        self.rng = rng
+        self.rng = rng  # frame draws only (RandomDraws)
         self.check_last = check_last
         self.all_objects = len(annotated_frames) == 1
+        self.draws = draws or RandomDraws()
+        # Objects and augmentation of trial t of the k-th sequence: generator seeded by (*seed, k, t).
+        self.seed = seed if seed is not None else (int(rng.integers(2**63)),)
+        self._sequences = 0
 
     # -- frame indices --------------------------------------------------------------------
 
@@ -87,8 +130,9 @@ class SequenceSampler:
         indices.append(min(indices[-1] + int(self.rng.integers(jump)) + 1, count - 1))
         return indices
 
-    def _draw_indices(self, max_jump: int, seq_len: int) -> list[int]:
-        """Redraw while the last two frames coincide (some short videos allow nothing else)."""
+    def draw_indices(self, max_jump: int, seq_len: int) -> list[int]:
+        """An annotated first frame, then ``frame_indices``; redrawn while the last two frames
+        coincide (some short videos allow nothing else)."""
         for _ in range(TRIAL_LIMIT):
             first = int(self.rng.choice(self.annotated_frames))
             indices = self.frame_indices(first, max_jump, seq_len)
@@ -98,16 +142,15 @@ class SequenceSampler:
 
     # -- augmentation parameters ----------------------------------------------------------
 
+    @staticmethod
     def _colour(
-        self, brightness: float, contrast: float, saturation: float
+        rng: np.random.Generator, brightness: float, contrast: float, saturation: float
     ) -> tuple[list[int], float, float, float]:
-        order = [int(i) for i in self.rng.permutation(3)]
-        factors = [
-            float(self.rng.uniform(max(0.0, 1 - v), 1 + v)) for v in (brightness, contrast, saturation)
-        ]
+        order = [int(i) for i in rng.permutation(3)]
+        factors = [float(rng.uniform(max(0.0, 1 - v), 1 + v)) for v in (brightness, contrast, saturation)]
         return order, factors[0], factors[1], factors[2]
 
-    def _crop(self, height: int, width: int) -> tuple[int, int, int, int] | None:
+    def _crop(self, rng: np.random.Generator, height: int, width: int) -> tuple[int, int, int, int] | None:
         """torchvision's RandomResizedCrop parameters, drawn from our generator."""
         scale, ratio = self.config.scale, self.config.ratio
         if scale == (1.0, 1.0) and ratio == (1.0, 1.0):
@@ -115,14 +158,14 @@ class SequenceSampler:
         area = height * width
         log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
         for _ in range(10):
-            target_area = area * float(self.rng.uniform(*scale))
-            aspect = math.exp(float(self.rng.uniform(*log_ratio)))
+            target_area = area * float(rng.uniform(*scale))
+            aspect = math.exp(float(rng.uniform(*log_ratio)))
             w = int(round(math.sqrt(target_area * aspect)))
             h = int(round(math.sqrt(target_area / aspect)))
             if 0 < w <= width and 0 < h <= height:
                 return (
-                    int(self.rng.integers(0, height - h + 1)),
-                    int(self.rng.integers(0, width - w + 1)),
+                    int(rng.integers(0, height - h + 1)),
+                    int(rng.integers(0, width - w + 1)),
                     h,
                     w,
                 )
@@ -134,22 +177,20 @@ class SequenceSampler:
         )
         return (height - h) // 2, (width - w) // 2, h, w
 
-    def _sequence_transform(self, height: int, width: int) -> _SequenceTransform:
+    def _sequence_transform(self, rng: np.random.Generator, height: int, width: int) -> _SequenceTransform:
         augment = self.config.augmentations
-        flip = "geometric" in augment and bool(self.rng.random() < 0.5)
-        crop = self._crop(height, width)
-        colour = self._colour(0.1, 0.03, 0.03) if "colour" in augment else None
-        grayscale = "colour" in augment and bool(self.rng.random() < 0.05)
+        flip = "geometric" in augment and bool(rng.random() < 0.5)
+        crop = self._crop(rng, height, width)
+        colour = self._colour(rng, 0.1, 0.03, 0.03) if "colour" in augment else None
+        grayscale = "colour" in augment and bool(rng.random() < 0.05)
         return _SequenceTransform(flip, crop, colour, grayscale)
 
-    def _frame_transform(self) -> _FrameTransform:
+    def _frame_transform(self, rng: np.random.Generator) -> _FrameTransform:
         augment = self.config.augmentations
         affine = (
-            (float(self.rng.uniform(-15, 15)), float(self.rng.uniform(-10, 10)))
-            if "geometric" in augment
-            else None
+            (float(rng.uniform(-15, 15)), float(rng.uniform(-10, 10))) if "geometric" in augment else None
         )
-        colour = self._colour(0.01, 0.01, 0.01) if "colour" in augment else None
+        colour = self._colour(rng, 0.01, 0.01, 0.01) if "colour" in augment else None
         return _FrameTransform(affine, colour)
 
     # -- applying them --------------------------------------------------------------------
@@ -216,39 +257,58 @@ class SequenceSampler:
 
         ``None`` when no object is visible in the first frame after augmentation, in every trial.
         """
-        for trials in range(1, TRIAL_LIMIT + 1):
-            indices = self._draw_indices(max_jump, seq_len)
+        return self.draw_sample(max_jump, seq_len)[1]
+
+    def draw_sample(self, max_jump: int, seq_len: int) -> tuple[Draw, TrainingSample | None]:
+        """The next sequence and the draw it ended with (what a replay needs to rebuild it).
+
+        Each trial takes its frames from ``draws`` and everything else from its own generator; the
+        reference's acceptance rules decide whether another trial follows.
+        """
+        sequence = self._sequences
+        self._sequences += 1
+        for draw in self.draws.trials(self, max_jump, seq_len):
+            rng = np.random.default_rng([*self.seed, sequence, draw.trial])
+            indices = list(draw.frames)
             first_labels = np.unique(self.pseudo_masks[indices[0]])
-            seq = self._sequence_transform(*self.pseudo_masks[indices[0]].shape)
-            frame_transforms = [self._frame_transform() for _ in indices]
+            seq = self._sequence_transform(rng, *self.pseudo_masks[indices[0]].shape)
+            frame_transforms = [self._frame_transform(rng) for _ in indices]
             first_mask = self._mask(indices[0], seq, frame_transforms[0])
             last_mask = self._mask(indices[-1], seq, frame_transforms[-1])
-            objects, accepted = self._choose_objects(first_mask, last_mask, first_labels, trials - 1)
+            objects, accepted = self._choose_objects(rng, first_mask, last_mask, first_labels, draw.trial - 1)
             if accepted:
                 break
         if not objects:
-            return None
-        images = [self._image(i, seq, t) for i, t in zip(indices, frame_transforms, strict=True)]
+            return draw, None
         same_objects = len(np.unique(first_mask)) == len(np.unique(last_mask))
         if (self.check_last and self.all_objects and not same_objects) or not accepted:
-            # The reference's fallback: the last frame becomes a copy of the first.
-            images[-1], indices[-1] = images[0], indices[0]
+            indices[-1] = indices[0]  # the reference's fallback: the last frame becomes the first
+        images = [self._image(i, seq, t) for i, t in zip(indices, frame_transforms, strict=True)]
+        if len(indices) > 1 and indices[-1] == indices[0]:
+            # A copy of the first frame (as transformed), also when a replayed draw names the first
+            # frame last: the reference produces such a sequence only by this fallback.
+            images[-1] = images[0]
         labels = [int(v) for v in np.unique(first_mask) if v != 0]
-        return self._build(torch.stack(images), first_mask, labels, objects, indices)
+        return draw, self._build(torch.stack(images), first_mask, labels, objects, indices)
 
     def _choose_objects(
-        self, first_mask: np.ndarray, last_mask: np.ndarray, first_labels: np.ndarray, trials: int
+        self,
+        rng: np.random.Generator,
+        first_mask: np.ndarray,
+        last_mask: np.ndarray,
+        first_labels: np.ndarray,
+        trials: int,
     ) -> tuple[list[int], bool]:
         """Objects to train on, and whether the sequence is accepted (the reference's rules)."""
         labels = [int(v) for v in np.unique(first_mask) if v != 0]
         if not labels:
             return [], False
         if not self.all_objects:
-            target = int(self.rng.choice(labels))
+            target = int(rng.choice(labels))
             rest = [v for v in labels if v != target]
-            return [target] + ([int(self.rng.choice(rest))] if rest else []), True
+            return [target] + ([int(rng.choice(rest))] if rest else []), True
         count = min(len(labels), self.config.max_objects)
-        targets = [int(v) for v in self.rng.choice(labels, count, replace=False)]
+        targets = [int(v) for v in rng.choice(labels, count, replace=False)]
         present_last = set(np.unique(last_mask).tolist())
         num_first = len(labels) + 1
         accepted = (
