@@ -14,7 +14,7 @@ import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 
@@ -27,6 +27,7 @@ FreezeOption = Literal[
 ]
 Augmentation = Literal["colour", "geometric"]
 Schedule = Literal["faithful"]
+T = TypeVar("T")
 
 
 class ConfigError(UserError):
@@ -175,6 +176,14 @@ def _build(cls: type, data: Any, where: str) -> Any:
         key = f"{where}.{name}" if where else name
         values[name] = _build(tp, value, key) if dataclasses.is_dataclass(tp) else _convert(value, tp, key)
     return cls(**values)
+
+
+def dataclass_from_dict(cls: type[T], data: Any, source: str) -> T:
+    """Validate a mapping into any schema dataclass: unknown keys and bad values are one-line errors."""
+    try:
+        return _build(cls, data, "")
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
 
 
 def _check(config: Config, source: str) -> None:

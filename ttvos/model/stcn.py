@@ -34,7 +34,11 @@ class KeyFeatures:
 
     def frame(self, index: int) -> KeyFeatures:
         """Features of batch item ``index``, keeping a batch dimension of 1."""
-        return KeyFeatures(*(t[index : index + 1] for t in self._tensors()))
+        return self.slice(index, index + 1)
+
+    def slice(self, start: int, stop: int) -> KeyFeatures:
+        """Features of batch items ``start..stop-1`` (one clip of a batch of clips)."""
+        return KeyFeatures(*(t[start:stop] for t in self._tensors()))
 
     def flip(self) -> KeyFeatures:
         """Reverse the batch (= time) order; the backward half of the mask cycle uses it."""
