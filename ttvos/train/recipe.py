@@ -89,7 +89,7 @@ class TrainConfig:
 _TINY = dict(
     size="tiny",
     init="scratch",
-    iterations=3000,
+    iterations=2000,
     batch_size=8,
     lr=1e-3,
     lr_steps=(0.75,),
