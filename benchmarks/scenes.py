@@ -3,7 +3,7 @@
 Draws a few scene videos (frames, then the masks over the frames) and a few static-image sequences
 into one PNG, and times the generator: a 12-frame 64x96 video and a 480x854 frame.
 
-    python benchmarks/scenes.py [--out docs/images/scenes.png] [--videos 5] [--frames 24] [--seed 0]
+    python benchmarks/scenes.py [--out docs/images/scenes.png] [--videos 4] [--frames 24] [--seed 6]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ttvos.data.scenes import make_scene_video
 from ttvos.data.static import make_static_sequence
 from ttvos.data.synthetic import SyntheticVideo
 
-CELL = (120, 200)  # height, width of one picture on the sheet
+CELL = (96, 160)  # height, width of one picture on the sheet
 COLUMNS = 6  # frames shown per video
 
 
@@ -48,7 +48,7 @@ def sheet_rows(video: SyntheticVideo, columns: int) -> list[list[np.ndarray]]:
 
 def contact_sheet(rows: list[tuple[str, list[np.ndarray]]], columns: int) -> Image.Image:
     """Label on the left, then ``columns`` pictures per row."""
-    label_width, gap = 110, 4
+    label_width, gap = 100, 4
     height, width = CELL
     sheet = Image.new("RGB", (label_width + columns * (width + gap), len(rows) * (height + gap)), "white")
     draw = ImageDraw.Draw(sheet)
@@ -74,10 +74,10 @@ def timed(function, repeats: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images/scenes.png"))
-    parser.add_argument("--videos", type=int, default=5)
+    parser.add_argument("--videos", type=int, default=4)
     parser.add_argument("--static", type=int, default=2, help="static-image sequences on the sheet")
     parser.add_argument("--frames", type=int, default=24)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=6)
     args = parser.parse_args()
     height, width = CELL
     rows: list[tuple[str, list[np.ndarray]]] = []
@@ -90,7 +90,7 @@ def main() -> None:
         frames, masks = sheet_rows(sequence, COLUMNS // 2)
         rows.append((f"static seed {seed}", frames + masks))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    contact_sheet(rows, COLUMNS).save(args.out)
+    contact_sheet(rows, COLUMNS).save(args.out, optimize=True)
     print(f"wrote {args.out}")
 
     cases = {

@@ -125,3 +125,14 @@ def test_output_size_and_binary_masks():
 def test_bad_inputs_are_user_errors(image, mask):
     with pytest.raises(UserError):
         deform_to_sequence(image, mask, np.random.default_rng(0))
+
+
+def test_frame_0_keeps_at_least_half_of_each_object():
+    image, mask, _ = labelled_image()
+    shifty = StaticParams(sequence_scale=(1.0, 1.0), scale=(1.0, 1.0), translation=0.45, elastic_prob=0.0)
+    original = np.array([(mask == 3).sum(), (mask == 7).sum()])
+    for seed in range(6):
+        video = deform_to_sequence(image, mask, np.random.default_rng(seed), 3, params=shifty)
+        assert video.num_objects == 2
+        shown = np.array([(video.masks[0] == k).sum() for k in (1, 2)])
+        assert (shown >= 0.5 * original - 2).all()

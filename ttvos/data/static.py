@@ -39,7 +39,7 @@ class StaticParams:
     brightness: float = 0.1  # per-frame brightness jitter, factor within 1 +- this (STCN: 0.1)
     contrast: float = 0.05  # per-frame contrast jitter (STCN: 0.05)
     saturation: float = 0.05  # per-frame saturation jitter (STCN: 0.05)
-    min_visible: float = 0.002  # smallest fraction of frame 0 each object should cover
+    min_kept: float = 0.5  # frame 0 should show at least this fraction of each object (after zoom)
 
 
 def _shear(degrees: float) -> np.ndarray:
@@ -112,9 +112,9 @@ def _deform(
     zoom: float,
     flip: bool,
     p: StaticParams,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, float]:
     """One frame: the image resized to cover ``size``, then zoomed, flipped, turned, sheared, shifted
-    and maybe warped about the centres of input and output."""
+    and maybe warped about the centres of input and output. Also returns the area scale factor."""
     (in_h, in_w), (out_h, out_w) = mask.shape, size
     cover = max(out_h / in_h, out_w / in_w) * zoom
     linear = cover * np.diag([-1.0 if flip else 1.0, 1.0]) @ _rotation(rng.uniform(-p.rotation, p.rotation))
@@ -131,7 +131,7 @@ def _deform(
     x = inverse[0, 0] * qx + inverse[0, 1] * qy + np.float32(in_w / 2 - 0.5)
     y = inverse[1, 0] * qx + inverse[1, 1] * qy + np.float32(in_h / 2 - 0.5)
     frame, labels = _sample(image, mask, x, y)
-    return _jitter(rng, frame, p), labels
+    return _jitter(rng, frame, p), labels, abs(float(np.linalg.det(linear)))
 
 
 def _contiguous(mask: np.ndarray) -> np.ndarray:
@@ -157,8 +157,8 @@ def deform_to_sequence(
     """A pseudo-video of ``num_frames`` deformed copies of ``image`` (``H*W*3`` uint8 RGB) and its
     ``mask`` (``H*W`` integer ids, 0 = background), each frame of ``size`` (default: the input's).
 
-    Ids become contiguous 1..K; every object shows in frame 0 (the sequence is redrawn up to
-    ``MAX_ATTEMPTS`` times; objects still missing are then dropped).
+    Ids become contiguous 1..K. Frame 0 shows at least ``min_kept`` of each object (the sequence
+    is redrawn up to ``MAX_ATTEMPTS`` times; objects then still missing are dropped).
     """
     p = params or StaticParams()
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -172,15 +172,15 @@ def deform_to_sequence(
     if count == 0:
         raise UserError("the mask has no object (all pixels are 0)")
     size = size or labels.shape
-    needed = max(1, p.min_visible * size[0] * size[1])
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     source = image.astype(np.float32)
     for _ in range(MAX_ATTEMPTS):
         zoom, flip = rng.uniform(*p.sequence_scale), bool(rng.uniform() < p.flip_prob)
-        pairs = [_deform(rng, source, labels, size, zoom, flip, p) for _ in range(num_frames)]
-        frames = np.stack([np.clip(frame + 0.5, 0, 255).astype(np.uint8) for frame, _ in pairs])
-        masks = np.stack([labels for _, labels in pairs])
+        drawn = [_deform(rng, source, labels, size, zoom, flip, p) for _ in range(num_frames)]
+        frames = np.stack([np.clip(frame + 0.5, 0, 255).astype(np.uint8) for frame, _, _ in drawn])
+        masks = np.stack([labels for _, labels, _ in drawn])
         shown = np.bincount(masks[0].ravel(), minlength=count + 1)[1:]
-        if shown.min() >= needed:
+        if (shown >= np.maximum(p.min_kept * areas * drawn[0][2], 1)).all():
             break
     if not shown.any():
         raise UserError("no object of the mask stays in view after deformation; use a larger object")
