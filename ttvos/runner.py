@@ -47,6 +47,7 @@ from ttvos.records import (
 )
 from ttvos.sharding import Shard
 from ttvos.ttt.adapt import StepLog, TestTimeTrainer, video_seed
+from ttvos.ttt.replay import ReplayFile, draw_record
 from ttvos.weights import resolve_weights, sha256_of
 
 _TEMP_PREFIX = ".tmp-"
@@ -160,12 +161,19 @@ class Runner:
     """Processes work items and reports progress as events (the command layer draws them)."""
 
     def __init__(
-        self, output: Path, device: torch.device, *, overwrite: bool = False, keep_going: bool = False
+        self,
+        output: Path,
+        device: torch.device,
+        *,
+        overwrite: bool = False,
+        keep_going: bool = False,
+        replay: ReplayFile | None = None,
     ) -> None:
         self.output = output
         self.device = device
         self.overwrite = overwrite
         self.keep_going = keep_going
+        self.replay = replay  # --replay-draws: recorded frame draws instead of random ones
         self._models: dict[str, _Model] = {}
         self._settings: dict[Path, str] = {}  # run directory -> RunRecord.settings_digest()
 
@@ -285,7 +293,8 @@ class Runner:
         yield VideoStarted(item, len(video.frames), len(outputs), config.ttt.total_steps)
         timings["loaded"] = time.perf_counter()
         steps = []
-        for step in model.trainer.adapt(loaded, config, target.seed):
+        draws = self.replay.for_video(item.video) if self.replay and config.ttt.enabled else None
+        for step in model.trainer.adapt(loaded, config, target.seed, draws=draws):
             steps.append(step)
             yield StepDone(item, step)
         timings["adapted"] = time.perf_counter()
@@ -334,6 +343,7 @@ class Runner:
             "outputs": stamp.outputs,
             "device": str(self.device),
             "loss": item.target.config.ttt.loss,
+            "replay": None if self.replay is None else str(self.replay.path),
             "steps": [
                 {
                     "jump_step": s.jump_step,
@@ -341,6 +351,7 @@ class Runner:
                     "iteration": s.iteration,
                     "loss": s.loss,
                     "frames": [list(f) for f in s.frames],
+                    "draws": [draw_record(d) for d in s.draws],
                 }
                 for s in steps
             ],

@@ -10,10 +10,13 @@ import torch
 
 from ttvos.config import Config, load_config, replace
 from ttvos.data.datasets import DATASETS, DatasetSource, default_data_root, expand_corruptions, open_dataset
+from ttvos.data.io import DataError
 from ttvos.device import resolve_device
 from ttvos.errors import UserError
 from ttvos.runner import Runner, RunTarget, WorkItem, plan
 from ttvos.sharding import Shard, detect_shard, local_device
+from ttvos.ttt.adapt import sequence_lengths
+from ttvos.ttt.replay import ReplayFile, load_replay
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class SweepRequest:
     overwrite: bool = False
     keep_going: bool = False
     shard: str | None = None
+    replay_draws: Path | None = None  # recorded frame draws: JSON, per-video log or run folder
 
 
 @dataclass
@@ -76,6 +80,24 @@ def _sources(dataset: str, corruptions: list[str]) -> list[DatasetSource]:
     return [DatasetSource(dataset)]
 
 
+def _replay(path: Path, configs: list[Config], items: list[WorkItem]) -> ReplayFile:
+    """Read --replay-draws and check it against every video that trains, before any is processed."""
+    if not any(config.ttt.enabled for config in configs):
+        raise UserError("--replay-draws: no config of this run trains (loss none): nothing to replay")
+    replay = load_replay(path)
+    for item in items:
+        ttt = item.target.config.ttt
+        if not ttt.enabled:
+            continue
+        draws = replay.for_video(item.video)
+        try:
+            video = item.dataset.video(item.video)
+        except DataError:
+            continue  # a broken video fails on its own when processed (and --keep-going goes on)
+        draws.check(len(video.frames), sorted(video.annotations), sequence_lengths(ttt))
+    return replay
+
+
 def prepare_sweep(request: SweepRequest) -> Sweep:
     """Validate every option, open the datasets, plan this shard's videos and load the models."""
     configs = _configs(request.configs, request.weights, request.resolution, request.amp)
@@ -98,6 +120,9 @@ def prepare_sweep(request: SweepRequest) -> Sweep:
     shard = detect_shard(request.shard)
     device = resolve_device(local_device(request.device))
     items = plan(targets, datasets, wanted or None, shard)
-    runner = Runner(request.output, device, overwrite=request.overwrite, keep_going=request.keep_going)
+    replay = _replay(request.replay_draws, configs, items) if request.replay_draws else None
+    runner = Runner(
+        request.output, device, overwrite=request.overwrite, keep_going=request.keep_going, replay=replay
+    )
     runner.prepare(items)
     return Sweep(runner, items, shard, device)

@@ -68,6 +68,16 @@ def run(
             rich_help_panel=_INPUT,
         ),
     ] = None,
+    replay_draws: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay-draws",
+            help="Train on recorded sequences instead of drawing them: a run folder (or one of its "
+            "logs/<video>.json) replays that run exactly with the same config and seed; or a JSON "
+            "mapping each video to the frame lists of its sequences in training order (docs/ttt.md).",
+            rich_help_panel=_INPUT,
+        ),
+    ] = None,
     weights: Annotated[
         str | None,
         typer.Option(
@@ -147,6 +157,7 @@ def run(
             overwrite=overwrite,
             keep_going=keep_going,
             shard=shard,
+            replay_draws=replay_draws,
         )
         sweep = prepare_sweep(request)
         summary = draw_sweep(sweep, quiet=quiet)

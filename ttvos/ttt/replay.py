@@ -16,13 +16,11 @@ and augmentation included (with the same seed: see :mod:`ttvos.ttt.sampler`).
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ttvos.config import Config
 from ttvos.errors import UserError
 from ttvos.ttt.sampler import TRIAL_LIMIT, Draw, SequenceSampler
 
@@ -91,6 +89,7 @@ class ReplayFile:
     """The draws of every video of a replay file (see the module docstring for the forms)."""
 
     source: str  # as the user gave it, for messages
+    path: Path  # absolute, for the records
     videos: dict[str, list[Draw]]
 
     def for_video(self, video: str) -> ReplayedDraws:
@@ -108,17 +107,16 @@ def load_replay(path: Path) -> ReplayFile:
         if not logs:
             raise UserError(f"{source}: a folder without {_LOGS}/*.json, not a ttvos run folder")
         videos = dict(_log_draws(_read_json(log), str(log)) for log in logs)
-        return ReplayFile(source, videos)
+        return ReplayFile(source, path.resolve(), videos)
     data = _read_json(path)
     if isinstance(data, dict) and isinstance(data.get("video"), str) and "steps" in data:
-        return ReplayFile(source, dict([_log_draws(data, source)]))
+        return ReplayFile(source, path.resolve(), dict([_log_draws(data, source)]))
     if not isinstance(data, dict) or not data:
         raise UserError(
             f'{source}: expected {{"<video>": [[f0, f1, ...], ...]}}, a per-video log or a run folder'
         )
-    return ReplayFile(
-        source, {video: _frame_lists(lists, f"{source}: {video}") for video, lists in data.items()}
-    )
+    videos = {video: _frame_lists(lists, f"{source}: {video}") for video, lists in data.items()}
+    return ReplayFile(source, path.resolve(), videos)
 
 
 def _read_json(path: Path) -> Any:
@@ -155,19 +153,3 @@ def _log_draws(log: Any, where: str) -> tuple[str, list[Draw]]:
         return video, [Draw(_frames(frames, where)) for step in steps for frames in step["frames"]]
     except (KeyError, TypeError, ValueError) as error:
         raise UserError(f"{where}: not a ttvos per-video log ({error!r} in steps)") from None
-
-
-def replay_command(config: Config, parts: tuple[str, ...], seed: int, directory: Path) -> str:
-    """The ``ttvos run`` command that replays the run in ``directory`` into another output.
-
-    ``parts``: dataset[, corruption, level]. Input options (``--data-root``, ``--frames``,
-    ``--mask``) are the user's to add.
-    """
-    words = ["ttvos", "run", "--config", config.name, "--dataset", parts[0]]
-    if len(parts) == 3:
-        words += ["--corruption", f"{parts[1]}/{parts[2]}"]
-    words += ["--seed", str(seed), "--weights", config.weights]
-    if config.inference.resolution == config.ttt.resolution:
-        words += ["--resolution", str(config.ttt.resolution or "native")]
-    words += ["--amp" if config.amp else "--no-amp", "--replay-draws", str(directory.resolve())]
-    return shlex.join(words) + " --output OTHER_FOLDER"
