@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -63,8 +62,6 @@ def test_undecodable_record(tmp_path):
 
 def test_run_file_name_is_defined_once():
     definitions = [
-        p.relative_to(PACKAGE).as_posix()
-        for p in PACKAGE.rglob("*.py")
-        if re.search(r"^RUN_FILE\s*=", p.read_text(), re.MULTILINE) or '"run.yaml"' in p.read_text()
+        p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py") if '"run.yaml"' in p.read_text()
     ]
     assert definitions == ["records.py"]

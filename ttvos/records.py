@@ -41,6 +41,7 @@ class RunRecord:
     config: dict[str, Any] = field(default_factory=dict)  # as ``config_to_dict`` writes it
     model: dict[str, str | None] = field(default_factory=dict)  # weights, path, sha256
     versions: dict[str, str | None] = field(default_factory=dict)
+    videos: list[str] = field(default_factory=list)  # every video of the source: a complete run has all
 
     @property
     def config_name(self) -> str:
@@ -84,9 +85,9 @@ def run_record_from_dict(data: Any, source: Path) -> RunRecord:
     if not isinstance(data.get("dataset"), str) or not isinstance(data.get("config"), dict):
         raise RecordError(f"{source}: run record without 'dataset' or 'config'; {hint}")
     known = {k: data[k] for k in RunRecord.__dataclass_fields__ if k in data}
-    for key in ("model", "versions"):
-        if not isinstance(known.get(key, {}), dict):
-            raise RecordError(f"{source}: '{key}' is not a mapping; {hint}")
+    for key, kind in (("model", dict), ("versions", dict), ("videos", list)):
+        if not isinstance(known.get(key, kind()), kind):
+            raise RecordError(f"{source}: '{key}' is not a {'mapping' if kind is dict else 'list'}; {hint}")
     return RunRecord(**known)
 
 

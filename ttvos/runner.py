@@ -191,8 +191,9 @@ class Runner:
             self._models[weights] = _Model(network, TestTimeTrainer(network), description)
         return self._models[weights]
 
-    def _record(self, target: RunTarget, model: _Model) -> RunRecord:
+    def _record(self, item: WorkItem, model: _Model) -> RunRecord:
         """What ``run.yaml`` holds: enough to reproduce the run and to refuse mixing two runs."""
+        target = item.target
         return RunRecord(
             dataset=target.source.dataset,
             corruption=target.source.corruption,
@@ -207,14 +208,15 @@ class Runner:
                 "python": platform.python_version(),
                 "git": _git_revision(),
             },
+            videos=list(item.dataset.names),
         )
 
-    def _prepare(self, target: RunTarget, model: _Model) -> Path:
+    def _prepare(self, item: WorkItem) -> Path:
         """Create the run directory and its ``run.yaml``; refuse to resume a different run."""
-        directory = target.directory(self.output)
+        directory = item.target.directory(self.output)
         if directory in self._settings:
             return directory
-        record = self._record(target, model)
+        record = self._record(item, self._model(item.target.config.weights))
         path = directory / RUN_FILE
         if path.is_file() and not self.overwrite:
             changed = read_run_record(path).differences(record)
@@ -235,7 +237,7 @@ class Runner:
         Temporary folders that killed runs left for these videos are removed (other shards' videos
         are not touched: they may be in progress)."""
         for item in items:
-            directory = self._prepare(item.target, self._model(item.target.config.weights))
+            directory = self._prepare(item)
             for stale in directory.glob(f"{_TEMP_PREFIX}{glob.escape(item.video)}.*"):
                 shutil.rmtree(stale, ignore_errors=True)
 
@@ -244,7 +246,7 @@ class Runner:
     def run(self, items: list[WorkItem]) -> Iterator[Event]:
         """Process the items in order; failures end the run unless ``keep_going``."""
         for item in items:
-            directory = self._prepare(item.target, self._model(item.target.config.weights))
+            directory = self._prepare(item)
             started = time.perf_counter()
             temporary = directory / f"{_TEMP_PREFIX}{item.video}.{os.getpid()}"
             try:
@@ -286,7 +288,7 @@ class Runner:
     ) -> Iterator[Event]:
         target, config = item.target, item.target.config
         model = self._model(config.weights)
-        directory = self._prepare(target, model)
+        directory = self._prepare(item)
         timings = {"start": time.perf_counter()}
         loaded = load_video(video, config.inference.resolution)
         outputs = video.output_indices()

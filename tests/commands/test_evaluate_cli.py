@@ -20,6 +20,8 @@ from ttvos.data.synthetic import make_synthetic_video, write_davis
 from ttvos.metrics.sequences import GroundTruth, evaluate_sequence, summarize
 from ttvos.metrics.tree import TreeEvaluation, plan_evaluation
 
+from .conftest import VIDEO_NAMES, run_arguments
+
 runner = CliRunner()
 SEQUENCES = {"ant": make_synthetic_video(6, 48, 64, seed=31), "bee": make_synthetic_video(7, 48, 64, seed=32)}
 CONFIGS = ("stcn", "stcn_mcc")
@@ -202,16 +204,44 @@ def test_incomplete_runs_are_skipped_unless_allowed(tree):
     assert rows[("davis", "stcn")]["jf"]["n"] == 2 and rows[("davis", "stcn")]["partial"]
 
 
-def test_pack_youtube_run(tmp_path):
-    run_dir = tmp_path / "youtube" / "stcn_mcc" / "seed1"
-    (run_dir / "v1").mkdir(parents=True)
-    write_mask(run_dir / "v1" / "00000.png", np.zeros((4, 4), dtype=np.uint8))
-    (run_dir / "logs").mkdir()
-    (run_dir / "run.yaml").write_text(
-        yaml.safe_dump({"dataset": "youtube", "seed": 1, "config": {"name": "stcn_mcc"}})
+def test_pack_youtube_run(data_root, standin_checkpoint, tmp_path):
+    ran = runner.invoke(
+        app, run_arguments(data_root, standin_checkpoint, tmp_path, "-d", "youtube", "-c", "stcn")
     )
+    assert ran.exit_code == 0, ran.output
+    run_dir = tmp_path / "youtube" / "stcn" / "seed1"
     result = runner.invoke(app, ["evaluate", str(run_dir), "--pack"])
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(run_dir / "submission-youtube.zip") as archive:
-        assert archive.namelist() == ["Annotations/v1/00000.png"]
+        names = archive.namelist()
+    assert names == [f"Annotations/{v}/{t:05d}.png" for v in VIDEO_NAMES for t in (0, 2, 4)]
     assert "youtube-vos.org" in " ".join(result.output.split())
+
+
+def test_pack_refuses_incomplete_runs_unless_allowed(data_root, standin_checkpoint, tmp_path):
+    ran = runner.invoke(
+        app, run_arguments(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
+    )
+    assert ran.exit_code == 0, ran.output
+    run_dir = tmp_path / "mose" / "stcn" / "seed1"
+    (run_dir / "beta" / "00003.png").unlink()
+    shutil.rmtree(run_dir / "gamma")
+    refused = runner.invoke(app, ["evaluate", str(run_dir), "--pack"])
+    message = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "2 of 3 videos are not ready: beta (4 of 5 frames), gamma (not segmented)" in message
+    assert not (run_dir / "submission-mose.zip").exists()
+    forced = runner.invoke(app, ["evaluate", str(run_dir), "--pack", "--allow-partial"])
+    assert forced.exit_code == 0, forced.output
+    assert "partial: 1 of 3 videos" in forced.output
+    with zipfile.ZipFile(run_dir / "submission-mose.zip") as archive:
+        assert {name.split("/")[1] for name in archive.namelist()} == {"alpha"}
+
+
+def test_pack_of_a_davis_run_is_an_error(tree):
+    data, results, runs = tree
+    run_dir = runs[("davis", None, None, "stcn", 1)]
+    result = runner.invoke(app, ["evaluate", str(run_dir), "--pack"])
+    assert result.exit_code == 1
+    assert "davis has public ground truth and no evaluation server" in " ".join(result.output.split())
+    assert not list(run_dir.glob("*.zip"))

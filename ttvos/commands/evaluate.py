@@ -66,7 +66,8 @@ def evaluate(
         bool,
         typer.Option(
             "--allow-partial",
-            help="Also evaluate runs that lack some videos (marked partial; no official CSVs).",
+            help="Also evaluate runs that lack some videos (marked partial; no official CSVs); with "
+            "--pack, zip the finished videos of an incomplete run.",
         ),
     ] = False,
     quiet: QuietOption = False,
@@ -84,7 +85,7 @@ def evaluate(
         if output_format not in _FORMATS:
             raise typer.BadParameter(f"use one of {', '.join(_FORMATS)}", param_hint="--format")
         if pack:
-            _pack(results)
+            _pack(results, allow_partial=allow_partial)
             return
         from ttvos.data.datasets import default_data_root
         from ttvos.metrics.sequences import GroundTruth
@@ -196,21 +197,20 @@ def _explain(outcomes, skipped) -> bool:
     return failed
 
 
-def _pack(run_dir: Path) -> None:
-    from ttvos.data.submission import SERVERS, pack
+def _pack(run_dir: Path, *, allow_partial: bool) -> None:
+    from ttvos.data.submission import SERVERS, pack_run
     from ttvos.errors import UserError
-    from ttvos.metrics.tree import find_runs
+    from ttvos.records import RUN_FILE, read_run_record
 
-    runs = [r for r in find_runs(run_dir) if r.directory == run_dir]
-    if not runs:
+    if not (run_dir / RUN_FILE).is_file():
         raise UserError(
-            f"{run_dir}: not a run folder (no run.yaml); give one <config>/seed<N> folder to --pack"
+            f"{run_dir}: not a run folder (no {RUN_FILE}); give one <config>/seed<N> folder to --pack"
         )
-    run = runs[0]
-    videos = sorted(
-        p.name for p in run_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "logs"
+    record = read_run_record(run_dir / RUN_FILE)
+    archive, count = pack_run(run_dir, record, allow_partial=allow_partial)
+    partial = (
+        f" [yellow]partial: {count} of {len(record.videos)} videos[/]" if count < len(record.videos) else ""
     )
-    archive = pack(run_dir, run.dataset, videos, run_dir / f"submission-{run.dataset}.zip")
     console.print(
-        f"{archive} ({len(videos)} videos); upload it to {SERVERS[run.dataset].where}", highlight=False
+        f"{archive} ({count} videos){partial}; upload it to {SERVERS[record.dataset].where}", highlight=False
     )
