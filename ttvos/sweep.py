@@ -24,7 +24,7 @@ class SweepRequest:
     """Everything ``ttvos run`` was asked (names and strings as typed, not yet checked)."""
 
     configs: list[str]
-    dataset: str
+    dataset: str | None  # None: folder when --frames/--mask are given, else davis
     output: Path
     corruptions: list[str] = field(default_factory=list)
     seeds: list[int] = field(default_factory=lambda: [1])
@@ -68,6 +68,19 @@ def _configs(names: list[str], weights: str | None, resolution: str | None, amp:
     return configs
 
 
+def _dataset(request: SweepRequest) -> str:
+    """--frames/--mask mean your own videos: they imply --dataset folder and contradict any other."""
+    custom = [option for option, value in (("--frames", request.frames), ("--mask", request.mask)) if value]
+    if request.dataset is None:
+        return "folder" if custom else "davis"
+    if custom and request.dataset != "folder":
+        raise UserError(
+            f"{' and '.join(custom)} give your own videos (--dataset folder), not "
+            f"--dataset {request.dataset}; drop them or use --dataset folder"
+        )
+    return request.dataset
+
+
 def _sources(dataset: str, corruptions: list[str]) -> list[DatasetSource]:
     if dataset not in DATASETS:
         raise UserError(f"--dataset {dataset}: unknown dataset; use one of {', '.join(DATASETS)}")
@@ -101,7 +114,8 @@ def _replay(path: Path, configs: list[Config], items: list[WorkItem]) -> ReplayF
 def prepare_sweep(request: SweepRequest) -> Sweep:
     """Validate every option, open the datasets, plan this shard's videos and load the models."""
     configs = _configs(request.configs, request.weights, request.resolution, request.amp)
-    sources = _sources(request.dataset, request.corruptions)
+    dataset = _dataset(request)
+    sources = _sources(dataset, request.corruptions)
     root = request.data_root or default_data_root()
     cache = request.output / ".frames"
     datasets = {
@@ -111,9 +125,7 @@ def prepare_sweep(request: SweepRequest) -> Sweep:
     known = {name for d in datasets.values() for name in d.names}
     unknown = [name for name in wanted if name not in known]
     if unknown:
-        raise UserError(
-            f"--videos: {', '.join(unknown)} not in {request.dataset} (it has {len(known)} videos)"
-        )
+        raise UserError(f"--videos: {', '.join(unknown)} not in {dataset} (it has {len(known)} videos)")
     targets = [
         RunTarget(source, config, seed) for source in sources for config in configs for seed in request.seeds
     ]

@@ -110,3 +110,30 @@ def test_killed_runs_temporary_folders_of_other_videos_are_kept(data_root, stand
     result = invoke(data_root, standin_checkpoint, tmp_path, "-c", "stcn", "--videos", "alpha")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in run_dir.glob(".tmp-*")) == [".tmp-beta.77"]  # maybe another shard's
+
+
+def test_frames_and_mask_imply_the_folder_dataset(standin_checkpoint, tmp_path):
+    frames, mask = custom_video(tmp_path / "A", seed=1)
+    result = invoke(
+        tmp_path,
+        standin_checkpoint,
+        tmp_path / "r",
+        "-c",
+        "stcn",
+        "--frames",
+        str(frames),
+        "--mask",
+        str(mask),
+    )
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "r" / "folder" / "stcn" / "seed1" / "frames").glob("*.png"))) == 4
+
+
+def test_frames_with_another_dataset_is_refused(data_root, standin_checkpoint, tmp_path):
+    frames, mask = custom_video(tmp_path / "A", seed=1)
+    result = invoke(data_root, standin_checkpoint, tmp_path / "r", "-d", "davis", "--frames", str(frames))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "--frames give your own videos (--dataset folder), not --dataset davis" in " ".join(
+        result.output.split()
+    )
+    assert not (tmp_path / "r").exists()

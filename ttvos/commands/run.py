@@ -24,14 +24,16 @@ def run(
         ),
     ] = ["stcn_mcc"],  # noqa: B006 - Typer needs a list default for a repeatable option
     dataset: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--dataset",
             "-d",
-            help="davis, davis-testdev, davis-c, youtube, mose, or folder (your own videos).",
+            help="davis, davis-testdev, davis-c, youtube, mose, or folder (your own videos). "
+            "Default: folder when --frames is given, else davis.",
             rich_help_panel=_INPUT,
+            show_default=False,
         ),
-    ] = "davis",
+    ] = None,
     corruption: Annotated[
         list[str] | None,
         typer.Option(
@@ -56,14 +58,15 @@ def run(
     frames: Annotated[
         Path | None,
         typer.Option(
-            help="--dataset folder: a folder of frames, a video file, or a folder of such videos.",
+            help="Your own videos (implies --dataset folder): a folder of frames, a video file, or a "
+            "folder of such videos.",
             rich_help_panel=_INPUT,
         ),
     ] = None,
     mask: Annotated[
         Path | None,
         typer.Option(
-            help="--dataset folder: the first frame's mask (palette PNG, or binary for one object), "
+            help="With --frames: the first frame's mask (palette PNG, or binary for one object), "
             "or a folder with <video>.png / <video>/<first frame>.png.",
             rich_help_panel=_INPUT,
         ),
