@@ -1,135 +1,115 @@
-"""Registered checkpoints: resolving names and paths, and real downloads from a local HTTP server."""
+"""Checkpoints by name: resolving, embedded weights, and `ttvos download-models` against a local server."""
 
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from ttvos import weights
 from ttvos.cli import app
+from ttvos.download.transfer import Network
 from ttvos.errors import UserError
-from ttvos.weights import MODELS, DownloadError, ModelInfo, download, resolve_weights
+from ttvos.weights import fetch_model, resolve_weights
+
+from .download.server import local_only, serving
+
+runner = CliRunner()
 
 
-class Server(http.server.ThreadingHTTPServer):
-    """Serves files from a folder with Range support; can drop the first response half-way."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.drop_after: int | None = None
-        self.ranges: list[str | None] = []
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    server: Server
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        path = self.server.folder / self.path.lstrip("/")
-        if not path.is_file():
-            self.send_error(404)
-            return
-        data = path.read_bytes()
-        header = self.headers.get("Range")
-        self.server.ranges.append(header)
-        start = int(header.removeprefix("bytes=").rstrip("-")) if header else 0
-        if start >= len(data):
-            self.send_response(416)
-            self.end_headers()
-            return
-        self.send_response(206 if header else 200)
-        self.send_header("Content-Length", str(len(data) - start))
-        self.end_headers()
-        body = data[start:]
-        if self.server.drop_after is not None:
-            body, self.server.drop_after = body[: self.server.drop_after], None
-        self.wfile.write(body)
-        self.wfile.flush()
+@pytest.fixture(autouse=True)
+def _local_only(monkeypatch):
+    local_only(monkeypatch)
 
 
 @pytest.fixture()
-def server(tmp_path, standin_checkpoint):
-    folder = tmp_path.parent / f"{tmp_path.name}-served"
-    folder.mkdir()
-    (folder / "model.pth").write_bytes(standin_checkpoint.read_bytes())
-    (folder / "junk.pth").write_bytes(b"not a checkpoint" * 1000)
-    server = Server(folder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
+def server(standin_checkpoint):
+    with serving() as running:
+        running.files["stcn.pth"] = running.files["stcn_s03.pth"] = standin_checkpoint.read_bytes()
+        running.files["stcn_s01.pth"] = b"not a checkpoint" * 1000
+        yield running
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+@pytest.fixture()
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TTVOS_WEIGHTS", str(tmp_path / "cache"))
+    for name in ("TTVOS_MIRROR", "TTVOS_MODEL_MIRROR", "TTVOS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "cache"
 
 
-def test_download_resumes_after_a_dropped_connection(server, tmp_path):
-    info = ModelInfo("model", f"{server.url}/model.pth", "test")
-    server.drop_after = 5_000_000
-    with pytest.raises(DownloadError, match="run the command again to resume"):
-        list(download(info, tmp_path / "weights"))
-    part = tmp_path / "weights" / "model.pth.part"
-    received = part.stat().st_size
-    assert 0 < received <= 5_000_000 and not (tmp_path / "weights" / "model.pth").exists()
-    progress = list(download(info, tmp_path / "weights"))
-    assert server.ranges[-1] == f"bytes={received}-"  # resumed, not restarted
-    final = tmp_path / "weights" / "model.pth"
-    assert sha256(final) == sha256(server.folder / "model.pth")
-    assert progress[-1].done == progress[-1].total == final.stat().st_size
-    assert not part.exists()
-    assert (tmp_path / "weights" / "model.pth.sha256").read_text().split()[0] == sha256(final)
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
-def test_checksum_mismatch_keeps_nothing(server, tmp_path):
-    info = ModelInfo("model", f"{server.url}/model.pth", "test", sha256="0" * 64)
-    with pytest.raises(DownloadError, match="checksum mismatch"):
-        list(download(info, tmp_path))
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_file_that_is_not_a_checkpoint_is_refused(server, tmp_path):
-    with pytest.raises(DownloadError, match="not a valid checkpoint"):
-        list(download(ModelInfo("junk", f"{server.url}/junk.pth", "test"), tmp_path))
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_missing_file_on_server(server, tmp_path):
-    with pytest.raises(DownloadError, match="404"):
-        list(download(ModelInfo("nope", f"{server.url}/nope.pth", "test"), tmp_path))
-
-
-def test_resolve_names_paths_and_standin(tmp_path, monkeypatch, standin_checkpoint):
-    monkeypatch.setenv("TTVOS_WEIGHTS", str(tmp_path))
+def test_resolve_names_paths_and_standin(cache, standin_checkpoint):
     assert resolve_weights("standin") is None
     assert resolve_weights(str(standin_checkpoint)) == standin_checkpoint
     with pytest.raises(UserError, match="run `ttvos download-models stcn`"):
         resolve_weights("stcn")
     with pytest.raises(UserError, match="not a registered model"):
-        resolve_weights(str(tmp_path / "missing.pth"))
+        resolve_weights(str(cache / "missing.pth"))
 
 
-def test_download_models_command_then_resolve(server, tmp_path, monkeypatch):
-    (server.folder / MODELS["stcn"].filename).write_bytes((server.folder / "model.pth").read_bytes())
-    monkeypatch.setenv("TTVOS_MODEL_MIRROR", server.url)
-    monkeypatch.setenv("TTVOS_WEIGHTS", str(tmp_path / "cache"))
-    result = CliRunner().invoke(app, ["download-models", "stcn", "--quiet"])
+def test_embedded_weights_resolve_to_the_package_file(tmp_path, monkeypatch):
+    shipped = tmp_path / "tiny.pth"
+    monkeypatch.setattr(weights, "embedded_path", lambda model: tmp_path / model.embedded)
+    with pytest.raises(UserError, match=r"'tiny' ship inside ttvos, but .*tiny.pth is missing: reinstall"):
+        resolve_weights("tiny")
+    shipped.write_bytes(b"weights")
+    assert resolve_weights("tiny") == shipped
+    listed = runner.invoke(app, ["download-models", "--list", "--dir", str(tmp_path / "cache")])
+    assert listed.exit_code == 0 and "embedded" in listed.output
+    assert runner.invoke(app, ["download-models", "tiny", "--dir", str(tmp_path / "cache")]).exit_code == 0
+
+
+def test_download_models_then_resolve_and_check_on_use(server, cache):
+    result = runner.invoke(app, ["download-models", "stcn", "--mirror", f"{server.url}/files", "--quiet"])
     assert result.exit_code == 0, result.output
     path = resolve_weights("stcn")
-    assert path == tmp_path / "cache" / "stcn.pth"
-    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")  # corrupted on disk later
-    with pytest.raises(UserError, match="checksum mismatch"):
+    assert path == cache / "stcn.pth" and path.read_bytes() == server.files["stcn.pth"]
+    assert (cache / "stcn.pth.sha256").read_text().split()[0] == sha256(server.files["stcn.pth"])
+    listed = runner.invoke(app, ["download-models", "--list"])
+    assert "pinned" in listed.output and "downloaded" in listed.output
+    with path.open("r+b") as handle:  # damaged on disk later
+        handle.seek(-10, 2)
+        handle.write(b"0123456789")
+    with pytest.raises(UserError, match="checksum mismatch.*download-models stcn --force"):
         resolve_weights("stcn")
-    unknown = CliRunner().invoke(app, ["download-models", "xmem"])
+    unknown = runner.invoke(app, ["download-models", "xmem"])
     assert unknown.exit_code == 1 and "unknown model 'xmem'" in unknown.output
+
+
+def test_a_file_that_is_not_a_checkpoint_is_refused(server, cache, monkeypatch):
+    monkeypatch.setenv("TTVOS_MODEL_MIRROR", f"{server.url}/files")  # the older variable still works
+    result = runner.invoke(app, ["download-models", "stcn_s01"])
+    assert result.exit_code == 1 and "not a valid STCN checkpoint" in result.output
+    assert not cache.exists() or not list(cache.iterdir())
+
+
+def test_drive_only_model_through_the_confirmation_form(server, cache, monkeypatch):
+    checked = []
+    monkeypatch.setattr(weights, "check_checkpoint", checked.append)  # loading is tested above
+    server.drive["1JllXPJZola0G-g1aUQfXe9nLMBioj-aH"] = ("usercontent", "stcn_s03.pth")
+    network = Network(backoff_s=0.0, drive=server.url, drive_usercontent=server.url)
+    list(fetch_model("stcn_s03", cache, network))
+    assert (cache / "stcn_s03.pth").read_bytes() == server.files["stcn_s03.pth"]
+    assert resolve_weights("stcn_s03") == cache / "stcn_s03.pth" and checked == [cache / "stcn_s03.pth.part"]
+
+
+def test_from_file_and_offline(server, cache, tmp_path, standin_checkpoint):
+    offline = runner.invoke(app, ["download-models", "stcn", "--offline"])
+    assert offline.exit_code == 1 and "--offline forbids downloading" in offline.output
+    assert "--from-file PATH" in offline.output and server.requests == []
+    given = runner.invoke(app, ["download-models", "stcn", "--from-file", str(standin_checkpoint)])
+    assert given.exit_code == 0, given.output
+    assert resolve_weights("stcn").read_bytes() == standin_checkpoint.read_bytes()
+    again = runner.invoke(app, ["download-models", "stcn", "--offline"])  # present: checked, no request
+    assert again.exit_code == 0 and server.requests == []
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"junk")
+    refused = runner.invoke(app, ["download-models", "stcn_s0", "--from-file", str(junk)])
+    assert refused.exit_code == 1 and "not a valid STCN checkpoint" in refused.output
+    both = runner.invoke(app, ["download-models", "stcn", "stcn_s0", "--from-file", str(junk)])
+    assert both.exit_code == 1 and "name exactly one model" in both.output

@@ -1,67 +1,38 @@
-"""Registered STCN checkpoints: where they come from, where they are cached, how they download.
+"""Checkpoints by name: the stand-in, the registry's downloaded and embedded models, or a file path.
 
-Downloads resume from a ``.part`` file (HTTP ``Range``), are checked against a SHA-256 before
-they take the final name, and never leave a half-written checkpoint behind. The SHA-256 of each
-release is recorded here when known; otherwise the hash of the first complete download is
-recorded beside the file (``.sha256``) and checked on every later use.
+Where models come from is the registry's business (``ttvos/download/registry.yaml``); this module
+adds what is particular to checkpoints: the weights cache, the structural check a download must
+pass when no hash is published (it must load and fit the STCN manifest), and resolving a name for
+``ttvos run``. A downloaded checkpoint is checked against its published or pinned SHA-256 on every use.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from ttvos.download.registry import Model, embedded_path, load_registry
+from ttvos.download.store import DownloadError, check_hash, lock_path, pinned_hash
+from ttvos.download.store import sha256_of as sha256_of  # re-exported: the runner records it
+from ttvos.download.transfer import Network, Progress, adopt, download
 from ttvos.errors import UserError
 from ttvos.paths import user_folder
 
 STANDIN = "standin"  # deterministic stand-in weights, generated locally (not trained)
-_CHUNK = 1 << 20
+
+ModelState = Literal["embedded", "missing", "pinned", "unpinned", "partial", "absent"]
 
 
 @dataclass(frozen=True)
-class ModelInfo:
-    """A released checkpoint."""
+class ModelStatus:
+    """What ``download-models --list`` shows: a model and its file in this installation or cache."""
 
-    name: str
-    url: str
-    description: str
-    sha256: str | None = None  # of the release file, when known
-
-    @property
-    def filename(self) -> str:
-        return self.url.rsplit("/", 1)[-1]
-
-    def source_url(self) -> str:
-        """The release URL, or the same file on ``$TTVOS_MODEL_MIRROR`` when that is set."""
-        mirror = os.environ.get("TTVOS_MODEL_MIRROR")
-        return f"{mirror.rstrip('/')}/{self.filename}" if mirror else self.url
-
-
-_RELEASE = "https://github.com/hkchengrex/STCN/releases/download/1.0"
-MODELS: dict[str, ModelInfo] = {
-    info.name: info
-    for info in (
-        ModelInfo(
-            "stcn", f"{_RELEASE}/stcn.pth", "STCN trained on static images, BL30K, DAVIS and YouTube-VOS"
-        ),
-        ModelInfo(
-            "stcn_s01", f"{_RELEASE}/stcn_s01.pth", "STCN trained on static images and BL30K (no real videos)"
-        ),
-        ModelInfo(
-            "stcn_s0",
-            f"{_RELEASE}/stcn_s0.pth",
-            "STCN trained on static images only (4-channel value encoder)",
-        ),
-    )
-}
-
-
-class DownloadError(UserError):
-    """A download that failed or produced a file that does not match its checksum."""
+    model: Model
+    path: Path
+    state: ModelState  # missing: an embedded file absent from the install; pinned: hash recorded
+    size: int | None  # bytes on disk (of the partial download for "partial")
 
 
 def weights_dir() -> Path:
@@ -69,24 +40,11 @@ def weights_dir() -> Path:
     return user_folder("TTVOS_WEIGHTS", "XDG_CACHE_HOME", "weights")
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file; a checkpoint is hashed once per process unless it changes on disk."""
-    stat = path.stat()
-    return _sha256(path.resolve(), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=16)
-def _sha256(path: Path, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _expected_hash(info: ModelInfo, path: Path) -> str | None:
-    recorded = path.with_name(path.name + ".sha256")
-    return info.sha256 or (recorded.read_text().split()[0] if recorded.is_file() else None)
+def get_model(name: str) -> Model:
+    models = load_registry().models
+    if name not in models:
+        raise UserError(f"unknown model {name!r}; registered: {', '.join(models)}")
+    return models[name]
 
 
 def resolve_weights(weights: str) -> Path | None:
@@ -97,91 +55,98 @@ def resolve_weights(weights: str) -> Path | None:
     """
     if weights == STANDIN:
         return None
-    if weights in MODELS:
-        info = MODELS[weights]
-        path = weights_dir() / info.filename
-        if not path.is_file():
-            raise UserError(
-                f"weights {weights!r} are not downloaded yet: run `ttvos download-models {weights}`"
-            )
-        expected = _expected_hash(info, path)
-        if expected is not None and sha256_of(path) != expected:
-            raise UserError(
-                f"{path}: checksum mismatch (corrupt file); run `ttvos download-models {weights} --force`"
-            )
-        return path
+    models = load_registry().models
+    if weights in models:
+        model = models[weights]
+        return _embedded(model) if model.embedded else _downloaded(model, weights_dir())
     path = Path(weights).expanduser()
     if not path.is_file():
-        known = ", ".join([*MODELS, STANDIN])
+        known = ", ".join([*models, STANDIN])
         raise UserError(f"--weights {weights}: no such checkpoint file and not a registered model ({known})")
     return path
 
 
-@dataclass(frozen=True)
-class Progress:
-    """Bytes received so far and the total (None when the server does not say)."""
+def _embedded(model: Model) -> Path:
+    path = embedded_path(model)
+    if not path.is_file():
+        raise UserError(f"weights {model.name!r} ship inside ttvos, but {path} is missing: reinstall ttvos")
+    return path
 
-    done: int
-    total: int | None
 
-
-def download(info: ModelInfo, folder: Path, *, force: bool = False) -> Iterator[Progress]:
-    """Download ``info`` into ``folder``, resuming a ``.part`` file; yields progress as it goes."""
-    import requests
-
-    url = info.source_url()
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / info.filename
-    part = folder / (info.filename + ".part")
-    recorded = final.with_name(final.name + ".sha256")
-    if final.is_file() and not force:
-        return
-    if force:
-        part.unlink(missing_ok=True)
-    offset = part.stat().st_size if part.is_file() else 0
-    headers = {"Range": f"bytes={offset}-"} if offset else {}
-    try:
-        response = requests.get(url, headers=headers, stream=True, timeout=60)
-        if response.status_code == 416:  # the part file is already complete
-            response.close()
-        else:
-            response.raise_for_status()
-            if offset and response.status_code != 206:  # the server ignored Range: start over
-                offset = 0
-            total = response.headers.get("Content-Length")
-            size = int(total) + offset if total is not None else None
-            with part.open("ab" if offset else "wb") as handle:
-                done = offset
-                for chunk in response.iter_content(_CHUNK):
-                    handle.write(chunk)
-                    done += len(chunk)
-                    yield Progress(done, size)
-            if size is not None and part.stat().st_size != size:
-                raise DownloadError(f"{url}: connection closed early; run the command again to resume")
-    except requests.RequestException as error:
-        raise DownloadError(f"{url}: download failed ({error}); run the command again to resume") from error
-    digest = sha256_of(part)
-    if info.sha256 is not None and digest != info.sha256:
-        part.unlink()
-        raise DownloadError(
-            f"{url}: checksum mismatch (got {digest[:12]}..., expected {info.sha256[:12]}...)"
+def _downloaded(model: Model, folder: Path) -> Path:
+    assert model.file is not None
+    path = folder / model.file.filename
+    if not path.is_file():
+        raise UserError(
+            f"weights {model.name!r} are not downloaded yet: run `ttvos download-models {model.name}`"
         )
-    _check_loadable(part, url)
-    part.replace(final)
-    recorded.write_text(f"{digest}  {final.name}\n")
+    lock = lock_path(folder, model.file.filename)
+    check_hash(path, model.file, lock, fix=f"run `ttvos download-models {model.name} --force`")
+    return path
 
 
-def _check_loadable(path: Path, url: str) -> None:
-    """A finished download must be a checkpoint that fits STCN, or it does not take the final name."""
+def check_checkpoint(path: Path) -> None:
+    """A checkpoint must load (weights only) and fit STCN's state dict, or it is refused."""
+    import struct
+
+    import torch
+
     from ttvos.model.checkpoint import CheckpointError, adapt_state_dict, check_compatible, read_state_dict
     from ttvos.model.stcn import STCN
 
     try:
-        import torch
-
         with torch.device("meta"):
             network = STCN()
-        check_compatible(network, adapt_state_dict(read_state_dict(path)), url)
-    except CheckpointError as error:
-        path.unlink(missing_ok=True)
-        raise DownloadError(f"{url}: the downloaded file is not a valid checkpoint ({error})") from error
+        check_compatible(network, adapt_state_dict(read_state_dict(path)), path.name)
+    except (CheckpointError, struct.error) as error:  # struct.error: torch.load on a few bytes of junk
+        raise DownloadError(f"not a valid STCN checkpoint ({error})") from error
+
+
+def fetch_model(name: str, folder: Path, network: Network, *, force: bool = False) -> Iterator[Progress]:
+    """Download a registered model into ``folder`` (nothing to do for an embedded one, if present)."""
+    model = get_model(name)
+    if model.embedded:
+        _embedded(model)
+        return
+    assert model.file is not None
+    yield from download(
+        model.file,
+        folder,
+        network,
+        verify=check_checkpoint,
+        force=force,
+        fix=f"run `ttvos download-models {name} --force`",
+        by_hand=f"fetch it by hand and run `ttvos download-models {name} --from-file PATH`",
+    )
+
+
+def adopt_model(name: str, path: Path, folder: Path) -> Iterator[Progress]:
+    """Register a checkpoint fetched by hand as the registered model ``name``, checked like a download."""
+    model = get_model(name)
+    if model.file is None:
+        raise UserError(f"{name!r} ships inside ttvos: there is no file to register")
+    fix = f"is {path} really {model.file.filename}?"
+    yield from adopt(path, model.file, folder, verify=check_checkpoint, fix=fix)
+
+
+def model_status(folder: Path) -> list[ModelStatus]:
+    """Every registered model and what is on disk for it (nothing is hashed: this is a listing)."""
+    rows = []
+    for model in load_registry().models.values():
+        if model.embedded:
+            path = embedded_path(model)
+            rows.append(ModelStatus(model, path, "embedded" if path.is_file() else "missing", _size(path)))
+            continue
+        assert model.file is not None
+        path = folder / model.file.filename
+        part = folder / f"{model.file.filename}.part"
+        if path.is_file():
+            pinned = model.file.sha256 or pinned_hash(lock_path(folder, model.file.filename))
+            rows.append(ModelStatus(model, path, "pinned" if pinned else "unpinned", _size(path)))
+        else:
+            rows.append(ModelStatus(model, path, "partial" if part.is_file() else "absent", _size(part)))
+    return rows
+
+
+def _size(path: Path) -> int | None:
+    return path.stat().st_size if path.is_file() else None
