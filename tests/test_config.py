@@ -128,3 +128,14 @@ def test_search_order_path_then_user_then_bundled(tmp_path, isolated_user_dir):
     assert find_config(str(explicit)) == explicit
     with pytest.raises(ConfigError, match="unknown config 'nothing'"):
         find_config("nothing")
+
+
+@pytest.mark.parametrize("name", ["../../evil", "a/b", ".hidden", "-x", "with space", ""])
+def test_config_names_are_plain_names(name):
+    with pytest.raises(ConfigError, match="not a plain name|is not a string") as info:
+        config_from_dict({"name": name}, "x.yaml")
+    assert "\n" not in str(info.value)
+
+
+def test_plain_names_pass():
+    assert config_from_dict({"name": "stcn_mcc-v2.1"}, "x.yaml").name == "stcn_mcc-v2.1"

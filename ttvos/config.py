@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -32,6 +33,15 @@ T = TypeVar("T")
 
 class ConfigError(UserError):
     """A configuration file or override that does not fit the schema."""
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def is_plain_name(name: str) -> bool:
+    """Letters, digits, ``_-.`` (not first ``.`` or ``-``): a config name is a results folder name
+    and a file name in the config folder, so it must not climb out of either (``../x``)."""
+    return _PLAIN_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)
@@ -224,6 +234,13 @@ def _check(config: Config, source: str) -> None:
     ]
     for resolution in (config.inference.resolution, config.ttt.resolution):
         checks.append((resolution is None or resolution >= 16, "resolutions must be >= 16 pixels or native"))
+    checks.append(
+        (
+            is_plain_name(config.name),
+            f"name {config.name!r} is not a plain name (letters, digits, '_', '-', '.'): results are "
+            "written to a folder of that name",
+        )
+    )
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"{source}: {message}")
@@ -322,6 +339,27 @@ def load_config(name: str) -> Config:
     if isinstance(data, dict):
         data.setdefault("name", path.stem)
     return config_from_dict(data, str(path))
+
+
+def save_path(name: str, *, force: bool = False) -> tuple[Path, str | None]:
+    """Where ``ttvos config save NAME`` writes: a ``.yaml`` path as given, else ``NAME.yaml`` in the
+    user config folder; and a note when that file shadows a bundled config (allowed with ``force``)."""
+    if name.endswith((".yaml", ".yml")):
+        return Path(name).expanduser(), None
+    if not is_plain_name(name):
+        raise ConfigError(
+            f"{name!r}: not a plain config name (letters, digits, '_', '-', '.'); "
+            "give a .yaml path to write a config file elsewhere"
+        )
+    path, bundled = user_config_dir() / f"{name}.yaml", bundled_config_dir() / f"{name}.yaml"
+    if not bundled.is_file():
+        return path, None
+    if not force:
+        raise ConfigError(
+            f"{name} is a bundled config: a user config of that name would shadow it in every run; "
+            "choose another name, or use --force to shadow it"
+        )
+    return path, f"it shadows the bundled config {name} ({bundled})"
 
 
 def save_config(config: Config, path: Path, *, force: bool = False) -> Path:

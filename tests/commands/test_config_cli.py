@@ -99,3 +99,26 @@ def test_list_and_unknown_show():
     assert listed.exit_code == 0 and "stcn_s01_mcc" in listed.output
     unknown = runner.invoke(app, ["config", "show", "nothing"])
     assert unknown.exit_code == 1 and "unknown config 'nothing'" in unknown.output
+
+
+def test_save_refuses_names_that_climb_out_of_the_config_folder(user_dir, tmp_path):
+    result = runner.invoke(app, ["config", "save", "../../escape"])
+    assert result.exit_code == 1 and "not a plain config name" in result.output
+    assert not list(tmp_path.rglob("escape*")) and not (user_dir.parent.parent / "escape").exists()
+
+
+def test_saving_over_a_bundled_name_needs_force_and_says_it_shadows(user_dir):
+    refused = runner.invoke(app, ["config", "save", "stcn", "--lr", "1e-5"])
+    assert refused.exit_code == 1 and "stcn is a bundled config" in " ".join(refused.output.split())
+    assert not (user_dir / "stcn.yaml").exists()
+    forced = runner.invoke(app, ["config", "save", "stcn", "--lr", "1e-5", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "shadows the bundled config stcn" in " ".join(forced.output.split())
+    assert (user_dir / "stcn.yaml").is_file()
+
+
+def test_a_config_file_cannot_name_its_results_folder_outside_output(tmp_path):
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: ../../evil\n")
+    result = runner.invoke(app, ["config", "show", str(path)])
+    assert result.exit_code == 1 and "'../../evil' is not a plain name" in " ".join(result.output.split())

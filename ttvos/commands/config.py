@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from ttvos.commands._ui import console, user_errors
+from ttvos.commands._ui import console, err_console, user_errors
 
 app = typer.Typer(
     help="Create, show and list run configurations (the paper's nine and the stcn baseline are bundled).",
@@ -116,7 +115,7 @@ def save(
     `ttvos run --config my_cfg` finds it.
     """
     with user_errors():
-        from ttvos.config import find_config, load_config, replace, save_config, user_config_dir
+        from ttvos.config import find_config, load_config, replace, save_config, save_path
 
         overrides: dict[str, Any] = {
             "weights": weights,
@@ -141,12 +140,13 @@ def save(
             "inference.resolution": _resolution(resolution),
         }
         given = {key: value for key, value in overrides.items() if value is not None}
-        is_path = name.endswith((".yaml", ".yml")) or "/" in name
-        path = Path(name) if is_path else user_config_dir() / f"{name}.yaml"
+        path, shadows = save_path(name, force=force)
         config = replace(load_config(base), "command-line options", name=path.stem, **given)
         save_config(config, path, force=force)
-        find_config(str(path) if is_path else name)  # what `run --config` will resolve
+        find_config(str(path) if name.endswith((".yaml", ".yml")) else name)  # what `run --config` finds
     console.print(f"Saved config [bold]{config.name}[/] to {path}", highlight=False)
+    if shadows:
+        err_console.print(f"[yellow]note:[/] {shadows}", highlight=False)
 
 
 def _resolution(value: str | None) -> int | str | None:
