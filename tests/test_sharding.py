@@ -43,3 +43,29 @@ def test_shards_partition_positions():
 def test_local_device_only_changes_cuda_requests_under_torchrun():
     assert local_device("cpu", {"LOCAL_RANK": "1"}) == "cpu"
     assert local_device("auto", {}) == "auto"
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"RANK": "3", "WORLD_SIZE": "2"}, "RANK=3 WORLD_SIZE=2: no shard of 2 matches this torchrun task"),
+        ({"RANK": "0", "WORLD_SIZE": "0"}, "RANK=0 WORLD_SIZE=0: no shard of 0"),
+        ({"RANK": "one", "WORLD_SIZE": "2"}, "RANK=one WORLD_SIZE=2: expected integers"),
+        ({"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_COUNT": "4"}, "SLURM_ARRAY_TASK_ID=7"),
+        (
+            {"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "3"},
+            "no shard of 4",
+        ),
+    ],
+)
+def test_impossible_shard_from_the_environment_is_an_error(env, fragment):
+    with pytest.raises(UserError, match="--shard I/N") as info:
+        detect_shard(None, env)
+    assert fragment in str(info.value)
+
+
+def test_slurm_array_with_a_step():
+    env = {"SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_STEP": "2"}
+    assert [detect_shard(None, {**env, "SLURM_ARRAY_TASK_ID": str(i)}).index for i in (0, 2, 4)] == [0, 1, 2]
+    with pytest.raises(UserError):
+        detect_shard(None, {**env, "SLURM_ARRAY_TASK_ID": "3"})

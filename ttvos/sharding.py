@@ -44,12 +44,41 @@ def detect_shard(explicit: str | None, environ: Mapping[str, str] = os.environ) 
     if explicit:
         return parse_shard(explicit)
     if "WORLD_SIZE" in environ and "RANK" in environ:
-        return Shard(int(environ["RANK"]), int(environ["WORLD_SIZE"]), "torchrun")
+        rank, size = _integers(environ, "RANK", "WORLD_SIZE")
+        return _checked(Shard(rank, size, "torchrun"), f"RANK={rank} WORLD_SIZE={size}")
     if "SLURM_ARRAY_TASK_ID" in environ and "SLURM_ARRAY_TASK_COUNT" in environ:
-        first = int(environ.get("SLURM_ARRAY_TASK_MIN", "0"))
-        index = int(environ["SLURM_ARRAY_TASK_ID"]) - first
-        return Shard(index, int(environ["SLURM_ARRAY_TASK_COUNT"]), "SLURM array")
+        names = (
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_ARRAY_TASK_COUNT",
+            "SLURM_ARRAY_TASK_MIN",
+            "SLURM_ARRAY_TASK_STEP",
+        )
+        task, count, first, step = _integers(
+            {"SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_STEP": "1", **environ}, *names
+        )
+        offset = task - first
+        index = offset // step if step > 0 and offset % step == 0 else -1  # ids must be first + k * step
+        values = " ".join(f"{name}={environ[name]}" for name in names if name in environ)
+        return _checked(Shard(index, count, "SLURM array"), values)
     return Shard()
+
+
+def _integers(environ: Mapping[str, str], *names: str) -> list[int]:
+    try:
+        return [int(environ[name]) for name in names]
+    except ValueError:
+        values = " ".join(f"{name}={environ[name]}" for name in names)
+        raise UserError(f"{values}: expected integers; fix the environment or pass --shard I/N") from None
+
+
+def _checked(shard: Shard, values: str) -> Shard:
+    """An environment that names no valid shard would process nothing (or everything twice): refuse it."""
+    if not 0 <= shard.index < shard.count:
+        raise UserError(
+            f"{values}: no shard of {shard.count} matches this {shard.origin} task; fix the environment or "
+            "pass --shard I/N (0 <= I < N)"
+        )
+    return shard
 
 
 def local_device(device: str, environ: Mapping[str, str] = os.environ) -> str:

@@ -137,3 +137,10 @@ def test_frames_with_another_dataset_is_refused(data_root, standin_checkpoint, t
         result.output.split()
     )
     assert not (tmp_path / "r").exists()
+
+
+def test_impossible_torchrun_shard_is_an_error(data_root, standin_checkpoint, tmp_path):
+    arguments = run_arguments(data_root, standin_checkpoint, tmp_path, "-c", "stcn")
+    result = runner.invoke(app, arguments, env={"RANK": "3", "WORLD_SIZE": "2"})
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "RANK=3 WORLD_SIZE=2: no shard of 2" in " ".join(result.output.split())
