@@ -78,3 +78,15 @@ def test_input_digest_follows_contents_not_folders(tmp_path):
     assert make_video(first, output_frames=(0, 2)).input_digest() != digest
     write_mask(first / "masks" / "00000.png", np.ones((32, 48), dtype=np.uint8))
     assert make_video(first).input_digest() != digest  # a changed mask changes the inputs
+
+
+def test_void_pixels_are_background_with_a_warning(video_dir, caplog):
+    mask = np.zeros((32, 48), dtype=np.uint8)
+    mask[4:12, 4:12] = 1
+    mask[12:14, 4:12] = 255  # DAVIS void around an object's border
+    write_mask(video_dir / "masks" / "00000.png", mask)
+    with caplog.at_level("WARNING", logger="ttvos"):
+        loaded = load_video(make_video(video_dir), resolution=None)
+    assert loaded.object_ids == [1] and loaded.num_objects == 1
+    assert int(loaded.annotations[0][12:14, 4:12].max()) == 0
+    assert "16 pixels have id 255 (void in DAVIS); treated as background" in caplog.text

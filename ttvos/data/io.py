@@ -19,6 +19,7 @@ from ttvos.errors import UserError
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
+VOID = 255  # DAVIS marks unlabelled pixels (object borders) with this id: they belong to no object
 
 
 class DataError(UserError):

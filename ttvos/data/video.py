@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import torch
 from torch import Tensor
 
 from ttvos.data.io import (
+    VOID,
     DataError,
     normalize_frame,
     read_frame,
@@ -20,6 +22,8 @@ from ttvos.data.io import (
     resize_labels,
     working_size,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,15 @@ def load_video(video: VOSVideo, resolution: int | None) -> LoadedVideo:
         for t, path in sorted(video.annotations.items())
     }
     for t, mask in masks.items():
+        void = int((mask == VOID).sum())
+        if void:  # otherwise tracked as object 255
+            logger.warning(
+                "%s: %d pixels have id %d (void in DAVIS); treated as background",
+                video.annotations[t],
+                void,
+                VOID,
+            )
+            masks[t] = np.where(mask == VOID, 0, mask).astype(np.uint8)
         if mask.shape != original_size:
             raise DataError(
                 f"{video.annotations[t]}: mask is {mask.shape[1]}x{mask.shape[0]} but the frames are "

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ttvos.data.io import DataError
+from ttvos.data.io import VOID, DataError
 from ttvos.metrics.jf import DecayMode, Statistics, boundary_tolerance, evaluate_object_frames, statistics
 from ttvos.paths import write_text_atomic
 
-VOID = 255
 GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
 
 
