@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from ttvos.runner import Runner, RunTarget, WorkItem, plan
 from ttvos.sharding import Shard, detect_shard, local_device
 from ttvos.ttt.adapt import sequence_lengths
 from ttvos.ttt.replay import ReplayFile, load_replay
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,19 @@ def _configs(names: list[str], weights: str | None, resolution: str | None, amp:
     return configs
 
 
+def _what_runs_on(device: torch.device, configs: list[Config]) -> list[Config]:
+    """Mixed precision exists on CUDA only: elsewhere the configs run (and are recorded) without it."""
+    if device.type == "cuda" or not any(config.amp for config in configs):
+        return configs
+    names = ", ".join(config.name for config in configs if config.amp)
+    logger.warning(
+        "amp (mixed precision) is CUDA only: %s run in full precision on %s, recorded as amp: false",
+        names,
+        device,
+    )
+    return [replace(config, "amp on " + device.type, amp=False) for config in configs]
+
+
 def _dataset(request: SweepRequest) -> str:
     """--frames/--mask mean your own videos: they imply --dataset folder and contradict any other."""
     custom = [option for option, value in (("--frames", request.frames), ("--mask", request.mask)) if value]
@@ -114,6 +130,8 @@ def _replay(path: Path, configs: list[Config], items: list[WorkItem]) -> ReplayF
 def prepare_sweep(request: SweepRequest) -> Sweep:
     """Validate every option, open the datasets, plan this shard's videos and load the models."""
     configs = _configs(request.configs, request.weights, request.resolution, request.amp)
+    device = resolve_device(local_device(request.device))
+    configs = _what_runs_on(device, configs)
     dataset = _dataset(request)
     sources = _sources(dataset, request.corruptions)
     root = request.data_root or default_data_root()
@@ -130,7 +148,6 @@ def prepare_sweep(request: SweepRequest) -> Sweep:
         RunTarget(source, config, seed) for source in sources for config in configs for seed in request.seeds
     ]
     shard = detect_shard(request.shard)
-    device = resolve_device(local_device(request.device))
     items = plan(targets, datasets, wanted or None, shard)
     replay = _replay(request.replay_draws, configs, items) if request.replay_draws else None
     runner = Runner(

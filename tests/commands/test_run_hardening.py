@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import yaml
 from typer.testing import CliRunner
 
 from ttvos.cli import app
@@ -144,3 +145,13 @@ def test_impossible_torchrun_shard_is_an_error(data_root, standin_checkpoint, tm
     result = runner.invoke(app, arguments, env={"RANK": "3", "WORLD_SIZE": "2"})
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "RANK=3 WORLD_SIZE=2: no shard of 2" in " ".join(result.output.split())
+
+
+def test_amp_on_cpu_is_recorded_as_what_ran(data_root, standin_checkpoint, tmp_path):
+    result = invoke(
+        data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn", "--videos", "alpha", "--amp"
+    )
+    assert result.exit_code == 0, result.output
+    assert "amp (mixed precision) is CUDA only" in " ".join(result.output.split())
+    record = yaml.safe_load((tmp_path / "mose" / "stcn" / "seed1" / "run.yaml").read_text())
+    assert record["config"]["amp"] is False
