@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import tarfile
 
 import pytest
@@ -176,6 +177,18 @@ def test_interrupted_extraction_leaves_nothing_that_passes(server, network, arch
     count = len(server.requests)
     assert run(["davis-testdev"], tmp_path, mirrored(network, server))[0].installed
     assert len(server.requests) == count  # the kept archive was reused (and checked), not fetched again
+
+
+def test_leftovers_of_interrupted_runs_are_removed(server, network, archives, tmp_path):
+    serve(server, archives, "MOSE-valid.tar.gz")
+    dead, alive = (
+        tmp_path / ".tmp-MOSE-valid.tar.gz.999999999",
+        tmp_path / f".tmp-MOSE-valid.tar.gz.{os.getppid()}",
+    )
+    for folder in (dead, alive):
+        (folder / "valid").mkdir(parents=True)
+    run(["mose"], tmp_path, mirrored(network, server))
+    assert not dead.exists() and alive.exists()  # another process's work in progress is left alone
 
 
 def test_a_tree_in_the_way_is_reported_not_replaced(tmp_path, network):

@@ -148,9 +148,10 @@ def _prepare_archive(
         )
         path, ours = downloads / name, True
         digest = sha256_of(path)
-    for stale in data_root.glob(f".tmp-{name}.*"):
-        shutil.rmtree(stale, ignore_errors=True)
     temporary = data_root / f".tmp-{name}.{os.getpid()}"
+    for leftover in data_root.glob(f".tmp-{name}.*"):
+        if leftover == temporary or not _running(leftover.suffix.lstrip(".")):  # an interrupted run's
+            shutil.rmtree(leftover, ignore_errors=True)
     ensure_free_space(data_root, unpacked_size(path), f"unpacking {name}")
     try:
         yield from extract(path, temporary)
@@ -169,6 +170,17 @@ def _prepare_archive(
     if ours and not keep:
         path.unlink()
     yield Prepared(name, target, counts, installed=True)
+
+
+def _running(pid: str) -> bool:
+    """Whether the process that named a temporary folder still runs (on this machine)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _wrong_tree(archive: Archive, problem: str, path: Path) -> UserError:

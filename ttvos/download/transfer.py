@@ -213,7 +213,7 @@ def _attempt(
         try:
             response = session.get(url, headers=headers, stream=True, timeout=network.timeout_s)
         except (requests.ConnectionError, requests.Timeout) as error:
-            raise _Retry(f"connection failed: {type(error).__name__}") from error
+            raise _Retry(f"connection failed ({_why(error)})") from error
         except requests.RequestException as error:
             raise _Failed(str(error)) from error
         with response:
@@ -243,6 +243,16 @@ def _attempt(
             yield from _receive(response, part, offset, remote)
             return
     raise _Failed(f"more than {_MAX_PAGES} confirmation pages; open {endpoint.browser_url} in a browser")
+
+
+def _why(error: Exception) -> str:
+    """A few words for a connection error (requests' own text is a paragraph of urllib3 internals)."""
+    text = str(error).lower()
+    if "nameresolution" in text or "name or service not known" in text or "failed to resolve" in text:
+        return "host not found: no network?"
+    if "refused" in text:
+        return "connection refused"
+    return "timed out" if "timed out" in text else type(error).__name__
 
 
 def _read_page(response: requests.Response) -> str:
