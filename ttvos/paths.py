@@ -20,6 +20,10 @@ def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to a temporary sibling, then rename it over ``path``: readers (and concurrent
     shards writing the same file) never see a half-written file."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
+    try:
+        temporary.write_text(text)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # e.g. the disk filled up mid-write: leave nothing behind
+        raise
     return path

@@ -30,7 +30,7 @@ from ttvos.config import Config, config_to_dict
 from ttvos.data.datasets import Dataset, DatasetSource
 from ttvos.data.io import write_mask
 from ttvos.data.video import VOSVideo, load_video
-from ttvos.errors import UserError
+from ttvos.errors import UserError, describe_os_error
 from ttvos.inference.segment import segment_video
 from ttvos.model.checkpoint import load_stcn
 from ttvos.model.standin import standin_state_dict
@@ -256,9 +256,10 @@ class Runner:
                     yield VideoFinished(item, "skipped")
                     continue
                 yield from self._process(item, video, stamp, temporary)
-            except UserError as error:
+            except (UserError, OSError) as error:  # bad input, or the disk (full, read-only)
                 shutil.rmtree(temporary, ignore_errors=True)
-                yield VideoFinished(item, "failed", time.perf_counter() - started, str(error))
+                message = describe_os_error(error) if isinstance(error, OSError) else str(error)
+                yield VideoFinished(item, "failed", time.perf_counter() - started, message)
                 if not self.keep_going:
                     return
                 continue

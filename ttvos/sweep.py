@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,21 @@ def _what_runs_on(device: torch.device, configs: list[Config]) -> list[Config]:
     return [replace(config, "amp on " + device.type, amp=False) for config in configs]
 
 
+def _check_output(output: Path) -> None:
+    """The results root must be, or become, a writable folder: say so before any model is loaded."""
+    for folder in (output, *output.parents):
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            where = "is a file" if folder == output else f"lies inside {folder}, which is a file"
+            raise UserError(f"--output {output}: {where}, not a folder; choose another --output")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UserError(
+                f"--output {output}: {folder} is not writable (read-only?); choose another --output"
+            )
+        return
+
+
 def _dataset(request: SweepRequest) -> str:
     """--frames/--mask mean your own videos: they imply --dataset folder and contradict any other."""
     custom = [option for option, value in (("--frames", request.frames), ("--mask", request.mask)) if value]
@@ -132,6 +148,7 @@ def prepare_sweep(request: SweepRequest) -> Sweep:
     configs = _configs(request.configs, request.weights, request.resolution, request.amp)
     device = resolve_device(local_device(request.device))
     configs = _what_runs_on(device, configs)
+    _check_output(request.output)
     dataset = _dataset(request)
     sources = _sources(dataset, request.corruptions)
     root = request.data_root or default_data_root()

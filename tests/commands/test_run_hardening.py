@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 from typer.testing import CliRunner
 
+import ttvos.runner
 from ttvos.cli import app
 from ttvos.data.synthetic import make_synthetic_video, save_video
 
@@ -155,3 +160,44 @@ def test_amp_on_cpu_is_recorded_as_what_ran(data_root, standin_checkpoint, tmp_p
     assert "amp (mixed precision) is CUDA only" in " ".join(result.output.split())
     record = yaml.safe_load((tmp_path / "mose" / "stcn" / "seed1" / "run.yaml").read_text())
     assert record["config"]["amp"] is False
+
+
+@pytest.mark.parametrize(
+    ("where", "message"), [("file", "is a file, not a folder"), ("inside", "which is a file")]
+)
+def test_output_blocked_by_a_file_is_one_line(where, message, data_root, standin_checkpoint, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("keep me")
+    output = blocker if where == "file" else blocker / "results"
+    result = invoke(data_root, standin_checkpoint, output, "-c", "stcn")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert message in " ".join(result.output.split())
+    assert blocker.read_text() == "keep me"
+
+
+def disk_error(code):
+    def fail(path, *args, **kwargs):
+        Path(path).write_bytes(b"half-written")  # what a full disk leaves before the error
+        raise OSError(code, os.strerror(code), str(path))
+
+    return fail
+
+
+def test_disk_full_fails_the_video_and_leaves_nothing_half_written(
+    data_root, standin_checkpoint, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(ttvos.runner, "write_mask", disk_error(errno.ENOSPC))
+    result = invoke(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "0 videos done, 0 skipped, 1 failed" in output  # stops at the first failure
+    assert "No space left on device; the disk is full" in output
+    run_dir = tmp_path / "mose" / "stcn" / "seed1"
+    assert not list(run_dir.glob(".tmp-*")) and not (run_dir / "alpha").exists()
+
+
+def test_read_only_output_is_one_line(data_root, standin_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setattr(ttvos.runner, "write_run_record", disk_error(errno.EROFS))
+    result = invoke(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Read-only file system; the file system is read-only" in " ".join(result.output.split())

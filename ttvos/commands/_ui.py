@@ -35,13 +35,17 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False) -> None:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the core's :class:`UserError` into ``error: <message>`` and exit status 1."""
-    from ttvos.errors import UserError
+    """Turn the core's :class:`UserError`, and the disk's errors (full, read-only, a file where a
+    folder belongs), into ``error: <one line>`` and exit status 1."""
+    from ttvos.errors import UserError, describe_os_error
 
     try:
         yield
     except UserError as error:
         err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        err_console.print(f"[bold red]error:[/] {describe_os_error(error)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
