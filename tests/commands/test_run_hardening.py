@@ -201,3 +201,11 @@ def test_read_only_output_is_one_line(data_root, standin_checkpoint, tmp_path, m
     result = invoke(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "Read-only file system; the file system is read-only" in " ".join(result.output.split())
+
+
+def test_weights_that_are_a_text_file_are_one_line(data_root, tmp_path):
+    weights = tmp_path / "stcn.pth"
+    weights.write_text("this is not a checkpoint\n")
+    result = invoke(data_root, weights, tmp_path / "r", "-d", "mose", "-c", "stcn")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "not a PyTorch checkpoint (it looks like a text file)" in " ".join(result.output.split())

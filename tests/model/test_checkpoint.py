@@ -84,3 +84,27 @@ def test_non_state_dict_is_refused(tmp_path):
     torch.save([1, 2, 3], path)
     with pytest.raises(CheckpointError, match="expected a state dict of tensors"):
         load_stcn(path)
+
+
+@pytest.mark.parametrize(
+    ("contents", "fragment"),
+    [
+        (b"hello world, not a checkpoint\n", "it looks like a text file"),
+        (b"<html><body>404</body></html>", "it looks like a text file"),
+        (b"\x00\x01\x02binary", "it looks like another format"),
+    ],
+)
+def test_file_that_is_no_checkpoint_is_a_one_line_error(tmp_path, contents, fragment):
+    path = tmp_path / "weights.pth"
+    path.write_bytes(contents)
+    with pytest.raises(CheckpointError, match="not a PyTorch checkpoint") as error:
+        read_state_dict(path)
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
+def test_pickled_objects_besides_tensors_are_refused_briefly(tmp_path):
+    path = tmp_path / "objects.pth"
+    torch.save({"weights": torch.zeros(1), "when": __import__("datetime").date(2023, 1, 1)}, path)
+    with pytest.raises(CheckpointError, match="holds Python objects besides tensors") as error:
+        read_state_dict(path)
+    assert len(str(error.value)) < 300

@@ -5,8 +5,6 @@ The reading, conversion and checks are shared with XMem's loader (:func:`ttvos.m
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from collections.abc import Callable, Mapping
 from os import PathLike
 from pathlib import Path
@@ -39,12 +37,12 @@ def read_checkpoint(path: str | PathLike[str]) -> tuple[ModelSize, StateDict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
+    _check_format(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (EOFError, RuntimeError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    except Exception as error:  # whatever the unpickler raises, the file is at fault
         raise CheckpointError(
-            f"{path}: not a readable PyTorch checkpoint (truncated or corrupt download?): {reason}"
+            f"{path}: not a readable PyTorch checkpoint (truncated or corrupt download?): {_reason(error)}"
         ) from error
     size = FULL
     if isinstance(state, Mapping) and _SIZE_KEY in state:
@@ -56,6 +54,27 @@ def read_checkpoint(path: str | PathLike[str]) -> tuple[ModelSize, StateDict]:
     if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
     return size, dict(state)
+
+
+def _check_format(path: Path) -> None:
+    """torch.load reads zip files (torch.save since 1.6) and legacy pickles; anything else (a text
+    file, an HTML error page saved as .pth) would fail deep inside the unpickler."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+        return
+    looks = "a text file" if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head) else "another format"
+    raise CheckpointError(
+        f"{path}: not a PyTorch checkpoint (it looks like {looks}); give the .pth file of the weights"
+    )
+
+
+def _reason(error: Exception) -> str:
+    text = str(error)
+    if "Weights only load failed" in text:
+        return "it holds Python objects besides tensors, which are not loaded for safety"
+    first = text.splitlines()[0] if text else type(error).__name__
+    return first if len(first) <= 160 else first[:157] + "..."
 
 
 def read_state_dict(path: str | PathLike[str]) -> StateDict:
