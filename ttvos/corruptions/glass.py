@@ -15,7 +15,7 @@ jumping resolves all chains at once in O(N log L). The random numbers are drawn 
 the reference's order, so a seeded ``RandomState`` gives the reference's pixels bit for bit.
 
 The intended swap (``faithful=False``) permutes pixels, which has no such shortcut: it runs the
-sequential loop on a flat list of pixel indices (a fraction of a second per 480p frame).
+sequential loop on a flat list of pixel indices (about a second per 480p frame).
 """
 
 from __future__ import annotations
