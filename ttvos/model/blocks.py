@@ -105,7 +105,10 @@ class UpsampleBlock(nn.Module):
         self.skip_conv = nn.Conv2d(skip_dim, up_dim, kernel_size=3, padding=1)
         self.out_conv = ResBlock(up_dim, out_dim)
 
-    def forward(self, skip: Tensor, up: Tensor) -> Tensor:
+    def forward(self, skip: Tensor, up: Tensor, index: Tensor | None = None) -> Tensor:
+        """``index`` picks each row of ``up``'s frame in ``skip`` (several objects per frame)."""
         x = self.skip_conv(skip)
+        if index is not None:
+            x = x[index]
         x = x + F.interpolate(up, scale_factor=2, mode="bilinear", align_corners=False)
         return self.out_conv(x)

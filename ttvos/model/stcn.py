@@ -34,11 +34,11 @@ class KeyFeatures:
 
     def frame(self, index: int) -> KeyFeatures:
         """Features of batch item ``index``, keeping a batch dimension of 1."""
-        return self.slice(index, index + 1)
+        return self.take(slice(index, index + 1))
 
-    def slice(self, start: int, stop: int) -> KeyFeatures:
-        """Features of batch items ``start..stop-1`` (one clip of a batch of clips)."""
-        return KeyFeatures(*(t[start:stop] for t in self._tensors()))
+    def take(self, rows: Tensor | slice) -> KeyFeatures:
+        """Features of the batch items ``rows`` (an index tensor or a slice)."""
+        return KeyFeatures(*(t[rows] for t in self._tensors()))
 
     def flip(self) -> KeyFeatures:
         """Reverse the batch (= time) order; the backward half of the mask cycle uses it."""
@@ -94,7 +94,11 @@ class STCN(nn.Module):
         """Read-out ``B*CV*M`` from normalised affinity weights ``B*N*M`` and values ``B*CV*N``."""
         return read_memory(weights, memory_value)
 
-    def decode(self, readout: Tensor, query: KeyFeatures) -> Tensor:
-        """Per-object mask logits: ``readout: K*512*h*w`` + one query frame -> ``K*1*H*W``."""
-        f16_thin = query.f16_thin.expand(readout.shape[0], -1, -1, -1)
-        return self.decoder(torch.cat([readout, f16_thin], dim=1), query.f8, query.f4)
+    def decode(self, readout: Tensor, query: KeyFeatures, index: Tensor | None = None) -> Tensor:
+        """Per-object mask logits: ``readout: K*512*h*w`` + query frames -> ``K*1*H*W``.
+
+        One query frame serves all K objects; with B frames, ``index: K`` gives each object's frame.
+        """
+        f16_thin = query.f16_thin if index is None else query.f16_thin[index]
+        f16_thin = f16_thin.expand(readout.shape[0], -1, -1, -1)
+        return self.decoder(torch.cat([readout, f16_thin], dim=1), query.f8, query.f4, index)

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ttvos.model.stcn import STCN, other_objects
-from ttvos.model.training import propagate
+from ttvos.model.stcn import STCN
+from ttvos.model.training import Objects, propagate_clips
 from ttvos.train.sources import TrainSequence
 
 
@@ -26,18 +26,17 @@ def bootstrapped_cross_entropy(logits: Tensor, labels: Tensor, hard_fraction: fl
 
 def sequence_loss(network: STCN, batch: list[TrainSequence], hard_fraction: float) -> Tensor:
     """Segment frames 1 and 2 of every sequence from frame 0 (frame 1 joins the memory with its soft
-    prediction) and sum over frames the batch mean of the bootstrapped CE, as STCN's training does.
-
-    The keys of all frames of the batch are computed in one call (BatchNorm sees the whole batch).
+    prediction) and sum over frames the batch mean of the per-sequence bootstrapped CE, as STCN's
+    training does. All sequences go through the network together (BatchNorm sees the whole batch).
     """
-    length = batch[0].images.shape[0]
-    features = network.encode_key(torch.cat([s.images for s in batch]))
-    total = torch.zeros((), device=features.key.device)
-    for position, sequence in enumerate(batch):
-        clip = features.slice(position * length, (position + 1) * length)
-        masks = sequence.masks
-        predictions = propagate(network, sequence.images, clip, masks, other_objects(masks))
-        for index, prediction in enumerate(predictions, start=1):
+    images = torch.stack([s.images for s in batch])  # B*T*3*H*W
+    objects = Objects(tuple(s.masks.shape[0] for s in batch))
+    masks = torch.cat([s.masks for s in batch])
+    features = network.encode_key(images.flatten(end_dim=1))
+    per_frame = propagate_clips(network, images, features, masks, objects.others(masks), objects)
+    total = torch.zeros((), device=masks.device)
+    for index, clips in enumerate(per_frame, start=1):
+        for sequence, prediction in zip(batch, clips, strict=True):
             target = sequence.labels[index : index + 1]
             total = total + bootstrapped_cross_entropy(prediction.logits, target, hard_fraction) / len(batch)
     return total
