@@ -142,3 +142,19 @@ def test_other_settings_on_the_same_tree_are_refused(source, tmp_path):
     assert changed.exit_code == 1 and "use the same options or another --output" in " ".join(
         changed.output.split()
     )
+
+
+def test_worker_processes_write_the_same_files(source, reference, tmp_path):
+    options = [
+        "--corruption",
+        "gaussian_noise,glass_blur,crf_compression",
+        "--level",
+        "low",
+        "--workers",
+        "2",
+    ]
+    result = runner.invoke(app, corrupt_args(source, tmp_path, *options))
+    assert result.exit_code == 0, result.output
+    ours = tree_files(tmp_path)
+    assert len(ours) == 3 * len(VIDEOS) * 4
+    assert all(ours[path] == data for path, data in tree_files(reference).items() if path in ours)
