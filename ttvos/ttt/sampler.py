@@ -10,7 +10,6 @@ number) only, so replaying a sequence's frames and trial reproduces the sequence
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,13 +19,21 @@ import torch
 from PIL import Image
 
 from ttvos.config import TTTConfig
+from ttvos.data.augment import (
+    Colour,
+    apply_affine,
+    apply_colour,
+    apply_crop,
+    draw_affine,
+    draw_colour,
+    draw_crop,
+)
 from ttvos.data.io import normalize_frame, working_size
 from ttvos.data.video import FrameSequence
 from ttvos.model.padding import pad
 from ttvos.ttt.losses import TrainingSample
 
 TRIAL_LIMIT = 100  # the reference redraws a sequence at most this many times
-IMAGE_FILL = (124, 116, 104)  # the reference's im_mean, used by the affine augmentation
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ class _SequenceTransform:
 
     flip: bool
     crop: tuple[int, int, int, int] | None  # top, left, height, width (random resized crop)
-    colour: tuple[list[int], float, float, float] | None  # jitter order, brightness, contrast, saturation
+    colour: Colour | None
     grayscale: bool
 
 
@@ -77,7 +84,7 @@ class _FrameTransform:
     """Per-frame augmentation parameters (affine, light colour jitter), same for image and mask."""
 
     affine: tuple[float, float] | None  # angle, shear_x
-    colour: tuple[list[int], float, float, float] | None
+    colour: Colour | None
 
 
 class SequenceSampler:
@@ -142,108 +149,49 @@ class SequenceSampler:
 
     # -- augmentation parameters ----------------------------------------------------------
 
-    @staticmethod
-    def _colour(
-        rng: np.random.Generator, brightness: float, contrast: float, saturation: float
-    ) -> tuple[list[int], float, float, float]:
-        order = [int(i) for i in rng.permutation(3)]
-        factors = [float(rng.uniform(max(0.0, 1 - v), 1 + v)) for v in (brightness, contrast, saturation)]
-        return order, factors[0], factors[1], factors[2]
-
-    def _crop(self, rng: np.random.Generator, height: int, width: int) -> tuple[int, int, int, int] | None:
-        """torchvision's RandomResizedCrop parameters, drawn from our generator."""
-        scale, ratio = self.config.scale, self.config.ratio
-        if scale == (1.0, 1.0) and ratio == (1.0, 1.0):
-            return None
-        area = height * width
-        log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
-        for _ in range(10):
-            target_area = area * float(rng.uniform(*scale))
-            aspect = math.exp(float(rng.uniform(*log_ratio)))
-            w = int(round(math.sqrt(target_area * aspect)))
-            h = int(round(math.sqrt(target_area / aspect)))
-            if 0 < w <= width and 0 < h <= height:
-                return (
-                    int(rng.integers(0, height - h + 1)),
-                    int(rng.integers(0, width - w + 1)),
-                    h,
-                    w,
-                )
-        in_ratio = width / height
-        w, h = (
-            (width, int(round(width / ratio[0])))
-            if in_ratio < ratio[0]
-            else ((int(round(height * ratio[1])), height) if in_ratio > ratio[1] else (width, height))
-        )
-        return (height - h) // 2, (width - w) // 2, h, w
-
     def _sequence_transform(self, rng: np.random.Generator, height: int, width: int) -> _SequenceTransform:
-        augment = self.config.augmentations
+        augment, scale, ratio = self.config.augmentations, self.config.scale, self.config.ratio
         flip = "geometric" in augment and bool(rng.random() < 0.5)
-        crop = self._crop(rng, height, width)
-        colour = self._colour(rng, 0.1, 0.03, 0.03) if "colour" in augment else None
+        plain = scale == (1.0, 1.0) and ratio == (1.0, 1.0)  # no random-resized crop configured
+        crop = None if plain else draw_crop(rng, height, width, scale, ratio)
+        colour = draw_colour(rng, 0.1, 0.03, 0.03) if "colour" in augment else None
         grayscale = "colour" in augment and bool(rng.random() < 0.05)
         return _SequenceTransform(flip, crop, colour, grayscale)
 
     def _frame_transform(self, rng: np.random.Generator) -> _FrameTransform:
         augment = self.config.augmentations
-        affine = (
-            (float(rng.uniform(-15, 15)), float(rng.uniform(-10, 10))) if "geometric" in augment else None
-        )
-        colour = self._colour(rng, 0.01, 0.01, 0.01) if "colour" in augment else None
+        affine = draw_affine(rng, 15, 10) if "geometric" in augment else None
+        colour = draw_colour(rng, 0.01, 0.01, 0.01) if "colour" in augment else None
         return _FrameTransform(affine, colour)
 
     # -- applying them --------------------------------------------------------------------
 
     def _resize(self, image: Image.Image, seq: _SequenceTransform, *, is_mask: bool) -> Image.Image:
         """Flip, then random-resized crop or shorter-side resize (torchvision's PIL operations)."""
-        resample = Image.Resampling.NEAREST if is_mask else Image.Resampling.BICUBIC
-        if seq.flip:
-            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         resolution = self.config.resolution
         if seq.crop is not None:
-            top, left, height, width = seq.crop
             size = resolution or min(image.height, image.width)
-            return image.crop((left, top, left + width, top + height)).resize((size, size), resample)
+            return apply_crop(image, seq.crop, (size, size), flip=seq.flip, is_mask=is_mask)
+        if seq.flip:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         height, width = working_size(image.height, image.width, resolution)
-        return (
-            image
-            if (height, width) == (image.height, image.width)
-            else image.resize((width, height), resample)
-        )
+        if (height, width) == (image.height, image.width):
+            return image
+        resample = Image.Resampling.NEAREST if is_mask else Image.Resampling.BICUBIC
+        return image.resize((width, height), resample)
 
     @staticmethod
     def _affine(image: Image.Image, frame: _FrameTransform, *, is_mask: bool) -> Image.Image:
-        if frame.affine is None:
-            return image
-        from torchvision.transforms import InterpolationMode
-        from torchvision.transforms import functional as TF
-
-        angle, shear = frame.affine
-        interpolation = InterpolationMode.NEAREST if is_mask else InterpolationMode.BICUBIC
-        fill = 0 if is_mask else list(IMAGE_FILL)
-        return TF.affine(image, angle, [0, 0], 1.0, [shear, 0.0], interpolation=interpolation, fill=fill)
-
-    @staticmethod
-    def _jitter(image: Image.Image, colour: tuple[list[int], float, float, float] | None) -> Image.Image:
-        if colour is None:
-            return image
-        from torchvision.transforms import functional as TF
-
-        order, *factors = colour
-        adjust = (TF.adjust_brightness, TF.adjust_contrast, TF.adjust_saturation)
-        for index in order:
-            image = adjust[index](image, factors[index])
-        return image
+        return image if frame.affine is None else apply_affine(image, frame.affine, is_mask=is_mask)
 
     def _image(self, index: int, seq: _SequenceTransform, frame: _FrameTransform) -> torch.Tensor:
         """Sequence-wide flip/resize and colour, then per-frame affine and colour (reference order)."""
-        image = self._jitter(
+        image = apply_colour(
             self._resize(Image.fromarray(self.frames.raw(index)), seq, is_mask=False), seq.colour
         )
         if seq.grayscale:
             image = image.convert("L").convert("RGB")  # torchvision's rgb_to_grayscale for PIL images
-        image = self._jitter(self._affine(image, frame, is_mask=False), frame.colour)
+        image = apply_colour(self._affine(image, frame, is_mask=False), frame.colour)
         return normalize_frame(np.array(image))
 
     def _mask(self, index: int, seq: _SequenceTransform, frame: _FrameTransform) -> np.ndarray:
