@@ -245,3 +245,49 @@ def test_pack_of_a_davis_run_is_an_error(tree):
     assert result.exit_code == 1
     assert "davis has public ground truth and no evaluation server" in " ".join(result.output.split())
     assert not list(run_dir.glob("*.zip"))
+
+
+def test_corrupt_files_skip_their_run_and_the_others_go_on(tree):
+    data, results, runs = tree
+    bad_record = runs[("davis", None, None, "stcn", 1)]
+    (bad_record / "run.yaml").write_text("dataset: [unclosed\n")
+    bad_png = runs[("davis", None, None, "stcn", 2)] / "ant" / "00002.png"
+    bad_png.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    bad_cache = runs[("davis", None, None, "stcn_mcc", 1)] / "evaluation.json"
+    bad_cache.write_text('{"version": 1, "sequences": {"ant": {"fingerprint"')
+    arguments = [
+        "evaluate",
+        str(results),
+        "--data-root",
+        str(data),
+        "-q",
+        "--workers",
+        "1",
+        "--format",
+        "json",
+    ]
+    result = runner.invoke(app, arguments)
+    output = "".join(result.output.split())  # Rich wraps long paths anywhere
+
+    def said(text):
+        return "".join(text.split()) in output
+
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert said(f"skipped {bad_record}: {bad_record}/run.yaml: unreadable run record")
+    assert said(f"{bad_png}: unreadable PNG")
+    assert said("unreadable cache")  # rebuilt, not a failure
+    assert json.loads(bad_cache.read_text())["version"] == 1
+    assert (bad_cache.parent / "global_results-val.csv").is_file()
+    assert not (bad_png.parent.parent / "global_results-val.csv").exists()
+    rows = {(r["dataset"], r["level"], r["config"]): r["jf"]["n"] for r in json.loads(result.stdout)["rows"]}
+    assert rows[("davis", None, "stcn_mcc")] == 2 and rows[("davis-c", "low", "stcn")] == 2
+    assert ("davis", None, "stcn") not in rows  # both of its runs failed
+
+
+def test_nothing_evaluated_exits_non_zero(tmp_path):
+    run_dir = tmp_path / "youtube" / "stcn" / "seed1"
+    (run_dir / "v1").mkdir(parents=True)
+    (run_dir / "run.yaml").write_text(yaml.safe_dump({"dataset": "youtube", "config": {"name": "stcn"}}))
+    result = runner.invoke(app, ["evaluate", str(tmp_path), "-q"])
+    assert result.exit_code == 1
+    assert "".join(f"nothing in {tmp_path} could be evaluated".split()) in "".join(result.output.split())

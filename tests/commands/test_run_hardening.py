@@ -209,3 +209,16 @@ def test_weights_that_are_a_text_file_are_one_line(data_root, tmp_path):
     result = invoke(data_root, weights, tmp_path / "r", "-d", "mose", "-c", "stcn")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "not a PyTorch checkpoint (it looks like a text file)" in " ".join(result.output.split())
+
+
+def test_corrupt_run_record_is_one_line_and_overwrite_starts_afresh(data_root, standin_checkpoint, tmp_path):
+    run_dir = tmp_path / "mose" / "stcn" / "seed1"
+    run_dir.mkdir(parents=True)
+    (run_dir / "run.yaml").write_text("dataset: mose\nconfig: [truncated")
+    options = ("-d", "mose", "-c", "stcn", "--videos", "alpha")
+    refused = invoke(data_root, standin_checkpoint, tmp_path, *options)
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "run.yaml:unreadablerunrecord" in "".join(refused.output.split())
+    fresh = invoke(data_root, standin_checkpoint, tmp_path, *options, "--overwrite")
+    assert fresh.exit_code == 0, fresh.output
+    assert yaml.safe_load((run_dir / "run.yaml").read_text())["dataset"] == "mose"

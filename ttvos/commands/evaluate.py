@@ -119,7 +119,8 @@ def evaluate_tree(
     plot: Path | None,
     quiet: bool,
 ) -> bool:
-    """Evaluate, render the tables (and the plot); True when a run failed on bad files."""
+    """Evaluate, render the tables (and the plot); True when a run failed on bad files or when
+    nothing could be evaluated."""
     from ttvos.metrics import report
     from ttvos.metrics.tree import TreeEvaluation, plan_evaluation
 
@@ -136,7 +137,13 @@ def evaluate_tree(
         from ttvos.metrics.plot import plot_results
 
         err_console.print(f"plot written to {plot_results(rows, levels, plot)}", highlight=False)
-    return _explain(evaluation.outcomes, skipped)
+    failed = _explain(evaluation.outcomes, skipped)
+    if not any(outcome.summary is not None for outcome in evaluation.outcomes):
+        err_console.print(
+            f"[bold red]error:[/] nothing in {results} could be evaluated (reasons above)", highlight=False
+        )
+        return True
+    return failed
 
 
 def _render(rows, levels, output_format: str) -> None:
@@ -176,10 +183,11 @@ def _render(rows, levels, output_format: str) -> None:
 
 
 def _explain(outcomes, skipped) -> bool:
-    """Say which runs were not evaluated and why; True when a run failed on bad files."""
-    for run, reason in skipped:
-        err_console.print(f"[yellow]skipped[/] {run.directory}: {reason}", highlight=False)
-    failed = False
+    """Say which runs were not evaluated and why; True when a run failed on bad files (or an
+    unreadable run.yaml)."""
+    failed = any(skip.failed for skip in skipped)
+    for skip in skipped:
+        err_console.print(f"[yellow]skipped[/] {skip.directory}: {skip.reason}", highlight=False)
     for outcome in outcomes:
         where = outcome.run.directory
         if outcome.error is not None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ttvos.data.io import VOID, DataError
 from ttvos.metrics.jf import DecayMode, Statistics, boundary_tolerance, evaluate_object_frames, statistics
@@ -69,6 +69,10 @@ def read_ids(path: Path) -> np.ndarray:
         raise DataError(
             f"{path}: prediction missing (the official evaluation stops at a missing frame)"
         ) from error
+    except DataError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:  # PIL's kinds of broken
+        raise DataError(f"{path}: unreadable PNG ({error}); write it again (rerun that video)") from error
 
 
 def evaluate_sequence(truth: GroundTruth, predictions: Path, sequence: str) -> SequenceScores:

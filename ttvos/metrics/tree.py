@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ttvos.data.io import DataError
+from ttvos.errors import describe_os_error
 from ttvos.metrics.jf import DecayMode
 from ttvos.metrics.sequences import (
     GroundTruth,
@@ -28,9 +30,10 @@ from ttvos.metrics.sequences import (
     write_official_csvs,
 )
 from ttvos.paths import write_text_atomic
-from ttvos.records import RUN_FILE, read_run_record, read_video_stamp
+from ttvos.records import RUN_FILE, RecordError, read_run_record, read_video_stamp
 
 CACHE_FILE = "evaluation.json"
+logger = logging.getLogger(__name__)
 _CACHE_VERSION = 1
 EVALUABLE = ("davis", "davis-c")  # datasets whose ground truth is public (DAVIS 2017 val)
 
@@ -62,11 +65,25 @@ class RunInfo:
         return self.dataset, self.corruption, self.level, self.config
 
 
-def find_runs(root: Path) -> list[RunInfo]:
-    """Every run directory below ``root`` (``root`` itself included), sorted by path."""
-    runs = []
+@dataclass(frozen=True)
+class SkippedRun:
+    """A run directory that is not evaluated, and why."""
+
+    directory: Path
+    reason: str
+    failed: bool = False  # unreadable (a failure), rather than without public ground truth
+
+
+def find_runs(root: Path) -> tuple[list[RunInfo], list[SkippedRun]]:
+    """Every run directory below ``root`` (``root`` itself included), sorted by path, and the run
+    directories whose ``run.yaml`` cannot be read, with the reason (the others are still evaluated)."""
+    runs, unreadable = [], []
     for record_file in sorted(root.rglob(RUN_FILE)):
-        record = read_run_record(record_file)
+        try:
+            record = read_run_record(record_file)
+        except RecordError as error:
+            unreadable.append(SkippedRun(record_file.parent, str(error), failed=True))
+            continue
         runs.append(
             RunInfo(
                 record_file.parent,
@@ -80,7 +97,7 @@ def find_runs(root: Path) -> list[RunInfo]:
                 record.settings_digest(),
             )
         )
-    return runs
+    return runs, unreadable
 
 
 def ground_truth_for(run: RunInfo, data_root: Path) -> GroundTruth | None:
@@ -92,31 +109,27 @@ def ground_truth_for(run: RunInfo, data_root: Path) -> GroundTruth | None:
 
 def plan_evaluation(
     results: Path, data_root: Path, gt: GroundTruth | None = None
-) -> tuple[list[tuple[RunInfo, GroundTruth]], list[tuple[RunInfo, str]]]:
-    """Runs to evaluate (with their ground truth) and runs that cannot be, with the reason.
+) -> tuple[list[tuple[RunInfo, GroundTruth]], list[SkippedRun]]:
+    """Runs to evaluate (with their ground truth) and run directories that cannot be, with the reason.
 
     ``gt`` replaces the ground truth of every run; a folder without any ``run.yaml`` is evaluated
     as one plain results folder (``<sequence>/<frame>.png``) against ``gt``.
     """
     if not results.is_dir():
         raise DataError(f"{results}: results folder not found")
-    runs = find_runs(results)
-    if not runs:
+    runs, skipped = find_runs(results)
+    if not runs and not skipped:
         if gt is None:
             raise DataError(
                 f"{results}: no run.yaml below it; to evaluate a plain results folder give --gt DAVIS_ROOT"
             )
         return [(RunInfo(results, "davis", results.name), gt)], []
-    planned, skipped = [], []
+    planned = []
     for run in runs:
         truth = gt or ground_truth_for(run, data_root)
         if truth is None:
-            skipped.append(
-                (
-                    run,
-                    f"no public ground truth for {run.dataset}: use `ttvos evaluate --pack {run.directory}`",
-                )
-            )
+            reason = f"no public ground truth for {run.dataset}: use `ttvos evaluate --pack {run.directory}`"
+            skipped.append(SkippedRun(run.directory, reason))
         else:
             planned.append((run, truth))
     return planned, skipped
@@ -171,11 +184,16 @@ def _evaluate(task: _Task) -> tuple[_Task, SequenceScores]:
 
 
 def _load_cache(run: RunInfo) -> dict:
+    """The cached entries of a run; an unreadable cache is ignored (with a warning) and rebuilt."""
     path = run.directory / CACHE_FILE
-    if path.is_file():
+    if not path.is_file():
+        return {}
+    try:
         cache = json.loads(path.read_text())
-        if cache.get("version") == _CACHE_VERSION:
+        if cache.get("version") == _CACHE_VERSION and isinstance(cache["sequences"], dict):
             return cache["sequences"]
+    except (OSError, ValueError, AttributeError, KeyError) as error:
+        logger.warning("%s: unreadable cache (%s); evaluating its sequences again", path, error)
     return {}
 
 
@@ -196,11 +214,19 @@ def _save_cache(run: RunInfo, scores: dict[str, tuple[str, SequenceScores]]) -> 
     )
 
 
-def _from_cache(name: str, entry: dict) -> SequenceScores:
-    objects = len(entry["J"])
-    j = np.array(entry["J"], dtype=np.float64).reshape(objects, -1)
-    f = np.array(entry["F"], dtype=np.float64).reshape(objects, -1)
-    return SequenceScores(name, entry["frames"], j, f, entry["height"], entry["width"])
+def _from_cache(name: str, entry: object, fingerprint: str) -> SequenceScores | None:
+    """The cached scores when the entry is well formed and its files are unchanged, else None."""
+    if not isinstance(entry, dict) or entry.get("fingerprint") != fingerprint:
+        return None
+    try:
+        objects = len(entry["J"])
+        j = np.array(entry["J"], dtype=np.float64).reshape(objects, -1)
+        f = np.array(entry["F"], dtype=np.float64).reshape(objects, -1)
+        if j.shape != f.shape or j.shape[1] != len(entry["frames"]):
+            return None
+        return SequenceScores(name, list(entry["frames"]), j, f, int(entry["height"]), int(entry["width"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class TreeEvaluation:
@@ -247,9 +273,9 @@ class TreeEvaluation:
             cache = _load_cache(run) if sequences else {}
             for sequence in sequences:
                 fingerprint = _fingerprint(run.directory / sequence, truth.annotations / sequence)
-                entry = cache.get(sequence)
-                if entry is not None and entry["fingerprint"] == fingerprint:
-                    scores[index][sequence] = (fingerprint, _from_cache(sequence, entry))
+                cached = _from_cache(sequence, cache.get(sequence), fingerprint)
+                if cached is not None:
+                    scores[index][sequence] = (fingerprint, cached)
                     self.outcomes[index].cached += 1
                     yield SequenceDone(run, sequence, cached=True)
                 else:
@@ -266,10 +292,15 @@ class TreeEvaluation:
             outcome = self.outcomes[index]
             if outcome.error is not None or not self._sequences[index]:
                 continue
-            _save_cache(run, scores[index])
-            outcome.summary = summarize([scores[index][s][1] for s in self._sequences[index]], self.decay)
-            if not outcome.missing:
-                write_official_csvs(run.directory, outcome.summary, truth.set_name)
+            summary = summarize([scores[index][s][1] for s in self._sequences[index]], self.decay)
+            try:
+                _save_cache(run, scores[index])
+                if not outcome.missing:
+                    write_official_csvs(run.directory, summary, truth.set_name)
+            except OSError as error:  # a read-only or full results folder fails this run only
+                outcome.error = describe_os_error(error)
+                continue
+            outcome.summary = summary
 
 
 def _run_tasks(tasks: list[_Task], workers: int) -> Iterator[tuple[_Task, SequenceScores | DataError]]:
