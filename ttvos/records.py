@@ -7,8 +7,10 @@ workers read these records.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from ttvos.paths import write_text_atomic
 
 RUN_FILE = "run.yaml"
 LOG_DIR = "logs"
+FAILED_FILE = "failed.json"  # the videos that failed, with the reason (see update_failures)
 
 
 class RecordError(UserError):
@@ -136,3 +139,42 @@ def read_video_stamp(run_dir: Path, video: str) -> VideoStamp | None:
         return VideoStamp(str(data["inputs"]), str(data["settings"]), int(data["outputs"]))
     except (OSError, ValueError, TypeError, KeyError):
         return None
+
+
+def update_failures(run_dir: Path, video: str, failure: dict[str, str] | None) -> None:
+    """Record (or, with None, clear) a video's failure in ``failed.json``: what went wrong, for the
+    videos a --keep-going sweep left behind. Shards of one run share the file, hence the lock."""
+    path = run_dir / FAILED_FILE
+    if failure is None and not path.exists():
+        return
+    with _locked(run_dir / f".{FAILED_FILE}.lock"):
+        try:
+            failures = json.loads(path.read_text()) if path.exists() else {}
+        except (OSError, ValueError):
+            failures = {}  # unreadable: start again rather than fail the video a second time
+        if not isinstance(failures, dict):
+            failures = {}
+        if failure is None:
+            failures.pop(video, None)
+        else:
+            failures[video] = failure
+        if failures:
+            write_text_atomic(path, json.dumps(failures, indent=1, sort_keys=True))
+        else:
+            path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (POSIX); elsewhere no lock (shards then rarely lose an entry)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -8,15 +8,18 @@ rerun skips finished videos and redoes interrupted ones; shards write disjoint v
 
 from __future__ import annotations
 
+import datetime
 import functools
 import glob
 import json
 import logging
 import os
 import platform
+import re
 import shutil
 import subprocess
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +46,7 @@ from ttvos.records import (
     VideoStamp,
     read_run_record,
     read_video_stamp,
+    update_failures,
     write_run_record,
 )
 from ttvos.sharding import Shard
@@ -121,6 +125,49 @@ class RunSummary:
             self.skipped += 1
         else:
             self.failed.append((event.item, event.error or "failed"))
+
+
+def _out_of_memory(error: RuntimeError) -> bool:
+    """CUDA's OutOfMemoryError, or an allocator failure on the CPU or MPS (plain RuntimeErrors)."""
+    text = str(error)
+    return isinstance(error, torch.cuda.OutOfMemoryError) or any(
+        marker in text for marker in ("out of memory", "can't allocate memory", "Cannot allocate memory")
+    )
+
+
+def _allocation(error: RuntimeError) -> str:
+    """``could not allocate 60.0 GB`` from the allocators' messages (CPU: bytes, CUDA: 'MiB' etc.)."""
+    found = re.search(r"[Tt]ried to allocate ([\d.]+) ?(\w+)", str(error))
+    if found is None:
+        return _first_line(error)
+    amount, unit = found.groups()
+    return (
+        f"could not allocate {float(amount) / 1e9:.1f} GB"
+        if unit == "bytes"
+        else f"could not allocate {amount} {unit}"
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).splitlines()
+    return lines[0][:200] if lines else type(error).__name__
+
+
+def _note_failure(directory: Path, video: str, entry: dict[str, str] | None) -> None:
+    """failed.json is a report: a disk that cannot take it must not turn a failure into a crash."""
+    try:
+        update_failures(directory, video, entry)
+    except OSError as error:
+        logger.warning("%s: %s", directory, describe_os_error(error))
+
+
+def _failure_entry(error: BaseException, message: str) -> dict[str, str]:
+    return {
+        "error": message,
+        "type": type(error).__name__,
+        "traceback": "".join(traceback.format_exception(error)),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def plan(
@@ -244,7 +291,12 @@ class Runner:
     # -- one video ------------------------------------------------------------------------
 
     def run(self, items: list[WorkItem]) -> Iterator[Event]:
-        """Process the items in order; failures end the run unless ``keep_going``."""
+        """Process the items in order; failures end the run unless ``keep_going``.
+
+        Bad input, disk errors and running out of memory fail the video with a one-line reason;
+        with ``keep_going`` any other error of one video does too (bugs included: the traceback
+        goes to ``failed.json``), so that a long sweep finishes the videos it can.
+        """
         for item in items:
             directory = self._prepare(item)
             started = time.perf_counter()
@@ -256,17 +308,33 @@ class Runner:
                     yield VideoFinished(item, "skipped")
                     continue
                 yield from self._process(item, video, stamp, temporary)
-            except (UserError, OSError) as error:  # bad input, or the disk (full, read-only)
+            except BaseException as error:
                 shutil.rmtree(temporary, ignore_errors=True)
-                message = describe_os_error(error) if isinstance(error, OSError) else str(error)
+                message = self._failure(error)
+                if message is None:
+                    raise
+                _note_failure(directory, item.video, _failure_entry(error, message))
                 yield VideoFinished(item, "failed", time.perf_counter() - started, message)
                 if not self.keep_going:
                     return
                 continue
-            except BaseException:
-                shutil.rmtree(temporary, ignore_errors=True)
-                raise
+            _note_failure(directory, item.video, None)
             yield VideoFinished(item, "done", time.perf_counter() - started)
+
+    def _failure(self, error: BaseException) -> str | None:
+        """The one-line reason a video failed, or None when the error must stop the command."""
+        if isinstance(error, UserError):
+            return str(error)
+        if isinstance(error, OSError):
+            return describe_os_error(error)
+        if isinstance(error, RuntimeError) and _out_of_memory(error):
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            need = _allocation(error)
+            return f"out of memory on {self.device} ({need}); lower --resolution or use more memory"
+        if isinstance(error, Exception) and self.keep_going:
+            return f"{type(error).__name__}: {_first_line(error)} (traceback in failed.json)"
+        return None
 
     def _stamp(self, directory: Path, video: VOSVideo) -> VideoStamp:
         return VideoStamp(video.input_digest(), self._settings[directory], len(video.output_indices()))

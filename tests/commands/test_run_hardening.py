@@ -222,3 +222,56 @@ def test_corrupt_run_record_is_one_line_and_overwrite_starts_afresh(data_root, s
     fresh = invoke(data_root, standin_checkpoint, tmp_path, *options, "--overwrite")
     assert fresh.exit_code == 0, fresh.output
     assert yaml.safe_load((run_dir / "run.yaml").read_text())["dataset"] == "mose"
+
+
+def failing_segmentation(failures):
+    """segment_video that raises ``failures[video name]`` for those videos."""
+    real = ttvos.runner.segment_video
+
+    def segment(network, video, *args, **kwargs):
+        if video.video.name in failures:
+            raise failures[video.video.name]
+        yield from real(network, video, *args, **kwargs)
+
+    return segment
+
+
+OUT_OF_MEMORY = RuntimeError(
+    "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate memory: "
+    "you tried to allocate 60000000000 bytes. Error code 12 (Cannot allocate memory)"
+)
+
+
+def test_out_of_memory_is_one_line_and_recorded(data_root, standin_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setattr(ttvos.runner, "segment_video", failing_segmentation({"alpha": OUT_OF_MEMORY}))
+    result = invoke(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    output = "".join(result.output.split())
+    assert "outofmemoryoncpu(couldnotallocate60.0GB);lower--resolution" in output
+    failed = json.loads((tmp_path / "mose" / "stcn" / "seed1" / "failed.json").read_text())
+    assert list(failed) == ["alpha"] and failed["alpha"]["type"] == "RuntimeError"
+
+
+def test_keep_going_survives_runtime_and_io_failures(data_root, standin_checkpoint, tmp_path, monkeypatch):
+    failures = {"beta": RuntimeError("boom in a kernel"), "gamma": OSError(errno.EIO, "Input/output error")}
+    monkeypatch.setattr(ttvos.runner, "segment_video", failing_segmentation(failures))
+    result = invoke(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn", "--keep-going")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "1 videos done, 0 skipped, 2 failed" in result.output
+    run_dir = tmp_path / "mose" / "stcn" / "seed1"
+    failed = json.loads((run_dir / "failed.json").read_text())
+    assert sorted(failed) == ["beta", "gamma"]
+    assert failed["beta"]["error"].startswith("RuntimeError: boom in a kernel")
+    assert "boom in a kernel" in failed["beta"]["traceback"] and failed["gamma"]["type"] == "OSError"
+    assert not list(run_dir.glob(".tmp-*"))
+    monkeypatch.undo()
+    again = invoke(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
+    assert "2 videos done, 1 skipped, 0 failed" in again.output
+    assert not (run_dir / "failed.json").exists()  # nothing left that failed
+
+
+def test_a_bug_without_keep_going_stays_a_traceback(data_root, standin_checkpoint, tmp_path, monkeypatch):
+    failures = {"alpha": RuntimeError("boom in a kernel")}
+    monkeypatch.setattr(ttvos.runner, "segment_video", failing_segmentation(failures))
+    result = invoke(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
+    assert isinstance(result.exception, RuntimeError)
