@@ -8,9 +8,15 @@ ground-truth files (names, sizes, modification times): unchanged sequences are n
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -312,10 +318,40 @@ def _run_tasks(tasks: list[_Task], workers: int) -> Iterator[tuple[_Task, Sequen
             except DataError as error:
                 yield task, error
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         futures = {pool.submit(_evaluate, task): task for task in tasks}
         for future in as_completed(futures):
             try:
                 yield future.result()
             except DataError as error:
                 yield futures[future], error
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool whose workers exit when this process dies, however it dies (kill -9 too):
+    otherwise a killed ``ttvos evaluate`` leaves its workers computing for nobody."""
+    return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux") and os.getppid() == parent:
+        try:  # the kernel kills this worker when its parent exits (PR_SET_PDEATHSIG = 1)
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    threading.Thread(target=_watch_parent, args=(parent, os.getppid()), daemon=True).start()
+
+
+def _watch_parent(parent: int, launcher: int) -> None:
+    """Elsewhere (or with a fork server between us): exit once the evaluating process is gone or
+    this worker was re-parented (its parent died, even if not yet reaped)."""
+    while True:
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+        if os.getppid() != launcher:
+            os._exit(1)
+        time.sleep(1.0)
