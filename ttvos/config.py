@@ -28,6 +28,7 @@ FreezeOption = Literal[
 ]
 Augmentation = Literal["colour", "geometric"]
 Schedule = Literal["faithful"]
+ModelName = Literal["stcn", "xmem"]  # the network families (ttvos/families.py builds and runs them)
 T = TypeVar("T")
 
 
@@ -52,6 +53,78 @@ class InferenceConfig:
     mem_every: int = 5  # a frame becomes permanent memory every mem_every frames
     include_last: bool = False  # keep the previous frame as a temporary memory entry
     resolution: int | None = 480  # shorter side the network runs at; None (YAML: native) = input size
+
+    def problems(self) -> list[str]:
+        """One-line descriptions of the values STCN cannot run with (empty when all are valid)."""
+        checks = [(self.top_k >= 1, "top_k must be >= 1"), (self.mem_every >= 1, "mem_every must be >= 1")]
+        return [message for ok, message in checks if not ok]
+
+
+@dataclass(frozen=True)
+class XMemInferenceConfig:
+    """How a video is segmented with XMem: the options of XMem's ``eval.py``, its names and defaults."""
+
+    top_k: int = 30  # memory elements kept per query position (top-k softmax)
+    mem_every: int = 5  # a frame becomes working memory every mem_every frames (r in the paper)
+    deep_update_every: int = -1  # deep hidden-state update every N frames; < 0: on every memory frame
+    enable_long_term: bool = True  # consolidate old working memory into long-term prototypes
+    min_mid_term_frames: int = 5  # T_min: frames left after consolidating (the first + T_min-1 newest)
+    max_mid_term_frames: int = 10  # T_max: working-memory frames that trigger a consolidation
+    num_prototypes: int = 128  # P: long-term prototypes made per consolidation
+    max_long_term_elements: int = 10000  # LT_max: least-used long-term elements are removed beyond it
+    resolution: int | None = 480  # shorter side the network runs at (XMem's --size); None = input size
+
+    def problems(self) -> list[str]:
+        """One-line descriptions of the values XMem cannot run with (empty when all are valid)."""
+        checks = [
+            (self.top_k >= 1, "top_k must be >= 1"),
+            (self.mem_every >= 1, "mem_every must be >= 1"),
+            (self.min_mid_term_frames >= 1, "min_mid_term_frames must be >= 1"),
+            (
+                self.max_mid_term_frames > self.min_mid_term_frames,
+                "max_mid_term_frames must be larger than min_mid_term_frames",
+            ),
+            (self.num_prototypes >= 1, "num_prototypes must be >= 1"),
+            (
+                self.max_long_term_elements > self.num_prototypes,
+                "max_long_term_elements must be larger than num_prototypes",
+            ),
+            (self.resolution is None or self.resolution >= 16, "resolution must be >= 16 pixels or native"),
+        ]
+        return [message for ok, message in checks if not ok]
+
+    def counts_long_term_usage(self, num_frames: int) -> bool:
+        """Whether long-term usage is counted: only when the video can fill the long-term memory.
+
+        ``eval.py``'s rule: ``T / (T_max - T_min) * P >= LT_max`` for a video of T frames. Without
+        the count, the least-used long-term elements could not be found (nor need to be).
+        """
+        frames_per_consolidation = self.max_mid_term_frames - self.min_mid_term_frames
+        return (
+            self.enable_long_term
+            and num_frames / frames_per_consolidation * self.num_prototypes >= self.max_long_term_elements
+        )
+
+
+InferenceSettings = InferenceConfig | XMemInferenceConfig
+
+
+@dataclass(frozen=True)
+class ModelSchema:
+    """What a config holds for one model family (the networks themselves: ``ttvos/families.py``)."""
+
+    inference: type[InferenceConfig] | type[XMemInferenceConfig]  # the schema of its inference section
+    weights: str  # its default checkpoint (a registered model name)
+    frozen: tuple[FreezeOption, ...]  # the freezing options its modules have
+
+
+MODELS: dict[ModelName, ModelSchema] = {
+    "stcn": ModelSchema(InferenceConfig, "stcn", get_args(FreezeOption)),
+    # XMem's decoder reads f16 itself: there is no key_comp to freeze
+    "xmem": ModelSchema(
+        XMemInferenceConfig, "xmem", tuple(o for o in get_args(FreezeOption) if o != "key_comp")
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -98,10 +171,16 @@ class Config:
     """A complete run configuration."""
 
     name: str
-    weights: str = "stcn"  # registered model name (stcn, stcn_s01, stcn_s0) or checkpoint path
+    model: ModelName = "stcn"  # network family; its options go under inference (YAML default: its own)
+    weights: str = "stcn"  # registered model (stcn, stcn_s01, stcn_s0, xmem, ...) or checkpoint path
     amp: bool = False  # mixed precision on CUDA (inference and training)
-    inference: InferenceConfig = field(default_factory=InferenceConfig)
+    inference: InferenceSettings = field(default_factory=InferenceConfig)  # the model's inference options
     ttt: TTTConfig = field(default_factory=TTTConfig)
+
+    def __post_init__(self) -> None:
+        expected = MODELS[self.model].inference
+        if not isinstance(self.inference, expected):
+            raise TypeError(f"model {self.model} takes {expected.__name__} inference settings")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,16 +255,23 @@ def _build(cls: type, data: Any, where: str) -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = [key for key in data if key not in names]
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {', '.join(names)}")
+        raise ConfigError(
+            f"{where or 'config'}: unknown key {unknown[0]!r}; allowed keys: {', '.join(names)}"
+        )
     missing = [f.name for f in dataclasses.fields(cls) if f.name not in data and _is_required(f)]
     if missing:
         raise ConfigError(f"{where or 'config'}: missing key {missing[0]!r}")
     values = {}
     for name, value in data.items():
-        tp = hints[name]
+        tp = _section_type(cls, data) if (cls, name) == (Config, "inference") else hints[name]
         key = f"{where}.{name}" if where else name
         values[name] = _build(tp, value, key) if dataclasses.is_dataclass(tp) else _convert(value, tp, key)
     return cls(**values)
+
+
+def _section_type(cls: type, data: dict[str, Any]) -> type:
+    """A config's ``inference`` section follows the schema of its ``model``."""
+    return MODELS[_convert(data.get("model", "stcn"), ModelName, "model")].inference
 
 
 def dataclass_from_dict(cls: type[T], data: Any, source: str) -> T:
@@ -198,9 +284,14 @@ def dataclass_from_dict(cls: type[T], data: Any, source: str) -> T:
 
 def _check(config: Config, source: str) -> None:
     """Range checks the types cannot express."""
-    checks = [
-        (config.inference.top_k >= 1, "inference.top_k must be >= 1"),
-        (config.inference.mem_every >= 1, "inference.mem_every must be >= 1"),
+    unsupported = [option for option in config.ttt.frozen if option not in MODELS[config.model].frozen]
+    checks = [(False, f"inference.{problem}") for problem in config.inference.problems()]
+    checks += [
+        (
+            not unsupported,
+            f"ttt.frozen: {', '.join(unsupported)} does not exist in model {config.model} "
+            f"(its options: {', '.join(MODELS[config.model].frozen)})",
+        ),
         (config.ttt.lr > 0, "ttt.lr must be > 0"),
         (config.ttt.weight_decay >= 0, "ttt.weight_decay must be >= 0"),
         (
@@ -251,7 +342,9 @@ def config_from_dict(data: dict[str, Any], source: str) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a YAML mapping at the top level")
     try:
-        config = _build(Config, data, "")
+        model = _convert(data.get("model", "stcn"), ModelName, "model")
+        # a model's own defaults: its registered weights, its inference options
+        config = _build(Config, {"weights": MODELS[model].weights, "inference": {}, **data}, "")
     except ConfigError as error:
         raise ConfigError(f"{source}: {error}") from None
     _check(config, source)
@@ -275,15 +368,47 @@ def config_to_dict(config: Config) -> dict[str, Any]:
 
 
 def replace(config: Config, source: str = "overrides", **overrides: Any) -> Config:
-    """Copy of ``config`` with dotted overrides (``{"ttt.lr": 1e-5}``), validated like a file."""
+    """Copy of ``config`` with dotted overrides (``{"ttt.lr": 1e-5}``), validated like a file.
+
+    Another ``model`` starts from that model's defaults for ``inference`` and ``weights`` (the
+    old model's options do not apply to it), unless the overrides set them too.
+    """
     data = config_to_dict(config)
+    if overrides.get("model", config.model) != config.model:
+        del data["inference"], data["weights"]
     for dotted, value in overrides.items():
         target = data
         *parents, last = dotted.split(".")
         for parent in parents:
-            target = target[parent]
+            target = target.setdefault(parent, {})  # an unknown section is refused by the schema
+            if not isinstance(target, dict):
+                raise ConfigError(f"{source}: {dotted}: {parent} is a value, not a section")
         target[last] = list(value) if isinstance(value, tuple) else value
     return config_from_dict(data, source)
+
+
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` (``config save --set``) -> a dotted key and its value, read as YAML.
+
+    ``1e-5`` is a number (YAML 1.1 reads exponents without a dot as strings); the schema checks
+    the key and the value when the config is built.
+    """
+    key, equals, raw = text.partition("=")
+    key = key.strip()
+    if not equals or not key:
+        raise ConfigError(f"--set {text}: expected KEY=VALUE, e.g. ttt.lr=1e-5 or inference.top_k=20")
+    if key == "name":
+        raise ConfigError("--set name=...: a config's name is the NAME it is saved as")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {text}: {raw!r} is not a valid YAML value") from None
+    if isinstance(value, str) and _NUMBER.fullmatch(value):
+        value = float(value)
+    return key, value
 
 
 # ---------------------------------------------------------------------------------------------

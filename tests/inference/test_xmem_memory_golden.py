@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from ttvos.config import XMemInferenceConfig
 from ttvos.errors import UserError
-from ttvos.inference.xmem_config import XMemInferenceConfig
 from ttvos.inference.xmem_memory import MemoryStore, XMemMemory
 
 

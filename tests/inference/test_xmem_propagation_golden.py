@@ -14,8 +14,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from ttvos.config import XMemInferenceConfig
 from ttvos.inference.propagation import labels_from_prob
-from ttvos.inference.xmem_config import XMemInferenceConfig
 from ttvos.inference.xmem_propagation import XMemInferenceCore, XMemVideo
 from ttvos.model.padding import padding_for
 from ttvos.model.standin import standin_state_dict

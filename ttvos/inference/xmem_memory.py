@@ -18,8 +18,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from ttvos.config import XMemInferenceConfig
 from ttvos.errors import UserError
-from ttvos.inference.xmem_config import XMemInferenceConfig
 from ttvos.model.matching import full_softmax, top_k_softmax
 from ttvos.model.xmem import similarity
 

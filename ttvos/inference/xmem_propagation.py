@@ -23,9 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ttvos.config import XMemInferenceConfig
 from ttvos.errors import UserError
 from ttvos.inference.propagation import FramePrediction, one_hot
-from ttvos.inference.xmem_config import XMemInferenceConfig
 from ttvos.inference.xmem_memory import XMemMemory
 from ttvos.model.aggregate import aggregate
 from ttvos.model.padding import pad, unpad
