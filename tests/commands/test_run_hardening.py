@@ -275,3 +275,21 @@ def test_a_bug_without_keep_going_stays_a_traceback(data_root, standin_checkpoin
     monkeypatch.setattr(ttvos.runner, "segment_video", failing_segmentation(failures))
     result = invoke(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
     assert isinstance(result.exception, RuntimeError)
+
+
+def test_without_a_terminal_one_line_per_video_and_per_steps(
+    data_root, configs, standin_checkpoint, tmp_path
+):
+    arguments = run_arguments(
+        data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", str(configs / "tiny_ae.yaml")
+    )
+    arguments.remove("--quiet")
+    result = runner.invoke(app, [*arguments, "--resolution", "native", "--videos", "alpha,beta"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for video in ("alpha", "beta"):
+        where = f"mose/tiny_ae/seed1/{video}"
+        assert sum(f"started {where}: 5 frames, 2 TTT steps, 5 PNGs" in line for line in lines) == 1
+        assert sum(f"{where}: TTT step 2/2, loss " in line for line in lines) == 1  # the last step
+        assert sum(f"done {where} (" in line for line in lines) == 1
+    assert "━" not in result.output  # no progress bars in a log file

@@ -183,26 +183,54 @@ def report_sweep(sweep, summary, output: Path) -> bool:
     return not summary.failed
 
 
+STEP_LINES = 10  # without a terminal: one line per this many TTT steps (and the last one)
+
+
 def draw_sweep(sweep, *, quiet: bool):
-    """Run the videos, drawing one bar for the sweep and one for the current video."""
+    """Run the videos, drawing one bar for the sweep and one for the current video; without a
+    terminal (a SLURM log), one line per video and per STEP_LINES TTT steps instead."""
     from ttvos.runner import FrameWritten, RunSummary, StepDone, VideoFinished, VideoStarted
 
     summary = RunSummary()
-    with make_progress(quiet=quiet) as progress:
+    lines = not quiet and not err_console.is_terminal
+    steps, started, ttt_steps = 0, time.perf_counter(), 0
+    with make_progress(quiet=quiet or lines) as progress:
         overall = progress.add_task("videos", total=len(sweep.items))
         current = progress.add_task("", total=None, visible=False)
         for event in sweep.runner.run(sweep.items):
+            where = f"{event.item.target.directory(Path())}/{event.item.video}"
             if isinstance(event, VideoStarted):
-                label = f"{event.item.target.directory(Path())} {event.item.video}"
                 total = event.ttt_steps + event.outputs
-                progress.update(current, description=label, total=total, completed=0, visible=True)
-            elif isinstance(event, StepDone | FrameWritten):
+                progress.update(current, description=where, total=total, completed=0, visible=True)
+                steps, started, ttt_steps = 0, time.perf_counter(), event.ttt_steps
+                if lines:
+                    _line(
+                        f"started {where}: {event.frames} frames, {ttt_steps} TTT steps, {event.outputs} PNGs"
+                    )
+            elif isinstance(event, StepDone):
+                progress.advance(current)
+                steps += 1
+                if lines and (steps % STEP_LINES == 0 or steps == ttt_steps):
+                    seconds = time.perf_counter() - started
+                    _line(
+                        f"{where}: TTT step {steps}/{ttt_steps}, loss {event.step.loss:.4f} ({seconds:.1f} s)"
+                    )
+            elif isinstance(event, FrameWritten):
                 progress.advance(current)
             elif isinstance(event, VideoFinished):
                 summary.add(event)
                 progress.advance(overall)
                 progress.update(current, visible=False)
-                if event.status == "done" and not quiet:
-                    where = f"{event.item.target.directory(Path())}/{event.item.video}"
+                if lines:
+                    _line(
+                        f"{event.status} {where} ({event.seconds:.1f} s)"
+                        + (f": {event.error}" if event.error else "")
+                    )
+                elif event.status == "done" and not quiet:
                     progress.console.print(f"[green]done[/] {where} ({event.seconds:.1f} s)", highlight=False)
     return summary
+
+
+def _line(text: str) -> None:
+    """A log line for files: wall-clock time first, never wrapped."""
+    err_console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False, markup=False, soft_wrap=True)
