@@ -45,6 +45,12 @@ class RunRecord:
     model: dict[str, str | None] = field(default_factory=dict)  # weights, path, sha256
     versions: dict[str, str | None] = field(default_factory=dict)
     videos: list[str] = field(default_factory=list)  # every video of the source: a complete run has all
+    # Where and how it was (last) started; recorded, never compared:
+    data_root: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)  # --frames / --mask of your own videos
+    device: str | None = None
+    command: str | None = None  # the command line as typed
+    date: str | None = None  # ISO 8601, UTC
 
     @property
     def config_name(self) -> str:
@@ -88,7 +94,7 @@ def run_record_from_dict(data: Any, source: Path) -> RunRecord:
     if not isinstance(data.get("dataset"), str) or not isinstance(data.get("config"), dict):
         raise RecordError(f"{source}: run record without 'dataset' or 'config'; {hint}")
     known = {k: data[k] for k in RunRecord.__dataclass_fields__ if k in data}
-    for key, kind in (("model", dict), ("versions", dict), ("videos", list)):
+    for key, kind in (("model", dict), ("versions", dict), ("videos", list), ("inputs", dict)):
         if not isinstance(known.get(key, kind()), kind):
             raise RecordError(f"{source}: '{key}' is not a {'mapping' if kind is dict else 'list'}; {hint}")
     return RunRecord(**known)
@@ -108,6 +114,15 @@ def read_run_record(path: Path) -> RunRecord:
 
 def write_run_record(path: Path, record: RunRecord) -> Path:
     return write_text_atomic(path, yaml.safe_dump(asdict(record), sort_keys=False))
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the command line adds to a run's record: where the data came from and how it was asked."""
+
+    data_root: str | None = None
+    inputs: dict[str, str] = field(default_factory=dict)
+    command: str | None = None
 
 
 @dataclass(frozen=True)

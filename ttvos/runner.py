@@ -42,6 +42,7 @@ from ttvos.paths import write_text_atomic
 from ttvos.records import (
     LOG_DIR,
     RUN_FILE,
+    Provenance,
     RunRecord,
     VideoStamp,
     read_run_record,
@@ -215,8 +216,10 @@ class Runner:
         overwrite: bool = False,
         keep_going: bool = False,
         replay: ReplayFile | None = None,
+        provenance: Provenance | None = None,
     ) -> None:
         self.output = output
+        self.provenance = provenance or Provenance()
         self.device = device
         self.overwrite = overwrite
         self.keep_going = keep_going
@@ -256,6 +259,11 @@ class Runner:
                 "git": _git_revision(),
             },
             videos=list(item.dataset.names),
+            data_root=self.provenance.data_root,
+            inputs=self.provenance.inputs,
+            device=str(self.device),
+            command=self.provenance.command,
+            date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         )
 
     def _prepare(self, item: WorkItem) -> Path:

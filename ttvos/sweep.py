@@ -15,6 +15,7 @@ from ttvos.data.datasets import DATASETS, DatasetSource, default_data_root, expa
 from ttvos.data.io import DataError
 from ttvos.device import resolve_device
 from ttvos.errors import UserError
+from ttvos.records import Provenance
 from ttvos.runner import Runner, RunTarget, WorkItem, plan
 from ttvos.sharding import Shard, detect_shard, local_device
 from ttvos.ttt.adapt import sequence_lengths
@@ -43,6 +44,7 @@ class SweepRequest:
     overwrite: bool = False
     keep_going: bool = False
     shard: str | None = None
+    command: str | None = None  # the command line as typed (recorded in run.yaml)
     replay_draws: Path | None = None  # recorded frame draws: JSON, per-video log or run folder
 
 
@@ -167,8 +169,19 @@ def prepare_sweep(request: SweepRequest) -> Sweep:
     shard = detect_shard(request.shard)
     items = plan(targets, datasets, wanted or None, shard)
     replay = _replay(request.replay_draws, configs, items) if request.replay_draws else None
+    inputs = {
+        name: str(path.resolve())
+        for name, path in (("frames", request.frames), ("mask", request.mask))
+        if path
+    }
+    provenance = Provenance(str(root.resolve()) if dataset != "folder" else None, inputs, request.command)
     runner = Runner(
-        request.output, device, overwrite=request.overwrite, keep_going=request.keep_going, replay=replay
+        request.output,
+        device,
+        overwrite=request.overwrite,
+        keep_going=request.keep_going,
+        replay=replay,
+        provenance=provenance,
     )
     runner.prepare(items)
     return Sweep(runner, items, shard, device)

@@ -293,3 +293,25 @@ def test_without_a_terminal_one_line_per_video_and_per_steps(
         assert sum(f"{where}: TTT step 2/2, loss " in line for line in lines) == 1  # the last step
         assert sum(f"done {where} (" in line for line in lines) == 1
     assert "━" not in result.output  # no progress bars in a log file
+
+
+def test_run_record_says_where_and_how_the_run_was_made(data_root, standin_checkpoint, tmp_path, monkeypatch):
+    import datetime
+
+    monkeypatch.setattr("sys.argv", ["/venv/bin/ttvos", "run", "-d", "mose", "--note", "a b"])
+    assert (
+        invoke(
+            data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn", "--videos", "alpha"
+        ).exit_code
+        == 0
+    )
+    record = yaml.safe_load((tmp_path / "mose" / "stcn" / "seed1" / "run.yaml").read_text())
+    assert record["data_root"] == str(data_root.resolve()) and record["device"] == "cpu"
+    assert record["command"] == "ttvos run -d mose --note 'a b'"
+    assert datetime.datetime.fromisoformat(record["date"]).tzinfo is not None
+    frames, mask = custom_video(tmp_path / "A", seed=1)
+    options = ("-c", "stcn", "--frames", str(frames), "--mask", str(mask))
+    assert invoke(tmp_path, standin_checkpoint, tmp_path / "r", *options).exit_code == 0
+    custom = yaml.safe_load((tmp_path / "r" / "folder" / "stcn" / "seed1" / "run.yaml").read_text())
+    assert custom["inputs"] == {"frames": str(frames.resolve()), "mask": str(mask.resolve())}
+    assert custom["data_root"] is None

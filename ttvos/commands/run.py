@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -161,6 +163,7 @@ def run(
             keep_going=keep_going,
             shard=shard,
             replay_draws=replay_draws,
+            command=shlex.join(["ttvos", *sys.argv[1:]]),
         )
         sweep = prepare_sweep(request)
         summary = draw_sweep(sweep, quiet=quiet)
