@@ -64,6 +64,12 @@ class RunRecord:
     def weights(self) -> str:
         return str(self.config.get("weights", ""))
 
+    @property
+    def standin(self) -> bool:
+        """Made with the untrained stand-in weights (no checkpoint file, hence no hash): its
+        numbers show that the pipeline runs, not how well it segments."""
+        return bool(self.model) and self.model.get("sha256") is None
+
     def settings(self) -> dict[str, Any]:
         """What decides the results (a change means the masks of one run differ from another's)."""
         return {

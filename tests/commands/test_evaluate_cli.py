@@ -291,3 +291,28 @@ def test_nothing_evaluated_exits_non_zero(tmp_path):
     result = runner.invoke(app, ["evaluate", str(tmp_path), "-q"])
     assert result.exit_code == 1
     assert "".join(f"nothing in {tmp_path} could be evaluated".split()) in "".join(result.output.split())
+
+
+def test_runs_with_stand_in_weights_are_marked(data_root, tmp_path):
+    arguments = run_arguments(data_root, tmp_path, tmp_path / "r", "-d", "davis", "-c", "stcn")
+    arguments[arguments.index("--weights") + 1] = "standin"
+    assert runner.invoke(app, [*arguments, "--resolution", "native"]).exit_code == 0
+    table = runner.invoke(app, ["evaluate", str(tmp_path / "r"), "--data-root", str(data_root), "-q"])
+    assert table.exit_code == 0, table.output
+    assert "stand-in weights" in table.output and "untrained" in table.output
+    as_json = runner.invoke(
+        app, ["evaluate", str(tmp_path / "r"), "--data-root", str(data_root), "-q", "--format", "json"]
+    )
+    assert [row["standin"] for row in json.loads(as_json.stdout)["rows"]] == [True]
+    markdown = runner.invoke(
+        app, ["evaluate", str(tmp_path / "r"), "--data-root", str(data_root), "-q", "--format", "markdown"]
+    )
+    assert "stcn (stand-in weights, not a result)" in markdown.stdout
+
+
+def test_runs_with_real_weights_are_not_marked(tree):
+    data, results, _ = tree
+    result = runner.invoke(app, ["evaluate", str(results), "--data-root", str(data), "-q", "--format", "csv"])
+    assert result.exit_code == 0
+    header, *rows = result.stdout.splitlines()
+    assert header.endswith(",standin") and all(row.endswith(",False") for row in rows)

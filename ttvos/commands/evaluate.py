@@ -161,6 +161,7 @@ def _render(rows, levels, output_format: str) -> None:
         )
         for row in rows:
             config = row.config + (" [yellow](partial)[/]" if row.partial else "")
+            config += f" [bold red]({report.STANDIN_MARK})[/]" if row.standin else ""
             table.add_row(
                 row.dataset,
                 row.corruption or "",
@@ -186,6 +187,13 @@ def _explain(outcomes, skipped) -> bool:
     """Say which runs were not evaluated and why; True when a run failed on bad files (or an
     unreadable run.yaml)."""
     failed = any(skip.failed for skip in skipped)
+    standin = [o.run.directory for o in outcomes if o.run.standin and o.summary is not None]
+    if standin:
+        err_console.print(
+            f"[bold red]stand-in weights:[/] {len(standin)} runs (e.g. {standin[0]}) were made with "
+            "untrained weights: their numbers show that the pipeline runs, not how well it segments",
+            highlight=False,
+        )
     for skip in skipped:
         err_console.print(f"[yellow]skipped[/] {skip.directory}: {skip.reason}", highlight=False)
     for outcome in outcomes:

@@ -15,6 +15,7 @@ import numpy as np
 from ttvos.data.datasets import LEVELS
 from ttvos.metrics.tree import RunEvaluation
 
+STANDIN_MARK = "stand-in weights, not a result"
 LEVEL_COLUMNS = ("none", *LEVELS)  # "none" = clean DAVIS val, then the DAVIS-C levels
 
 
@@ -50,6 +51,7 @@ class Row:
     delta: float | None  # J&F gain over the baseline config of the same weights (None: no baseline)
     baseline: str | None
     partial: bool
+    standin: bool = False  # made with untrained stand-in weights: not a result
 
 
 def build_rows(outcomes: list[RunEvaluation]) -> list[Row]:
@@ -81,7 +83,10 @@ def build_rows(outcomes: list[RunEvaluation]) -> list[Row]:
                 jf.mean - Spread.of(r.summary.values["J&F-Mean"] for r in groups[(*key[:3], baseline)]).mean
             )
         partial = any(r.partial for r in runs)
-        rows.append(Row(*key, first.loss, jf, spread("J-Mean"), spread("F-Mean"), delta, baseline, partial))
+        standin = any(r.run.standin for r in runs)
+        rows.append(
+            Row(*key, first.loss, jf, spread("J-Mean"), spread("F-Mean"), delta, baseline, partial, standin)
+        )
     return rows
 
 
@@ -137,6 +142,7 @@ _HEADER = (
     "F",
     "F std",
     "delta J&F",
+    "standin",
 )
 
 
@@ -154,6 +160,7 @@ def _fields(row: Row) -> list[object]:
         row.f.mean,
         row.f.std,
         "" if row.delta is None else row.delta,
+        row.standin,
     ]
 
 
@@ -200,7 +207,9 @@ def to_markdown(rows: list[Row], levels: list[LevelSummary]) -> str:
             row.dataset,
             row.corruption or "",
             row.level or "",
-            row.config + (" (partial)" if row.partial else ""),
+            row.config
+            + (" (partial)" if row.partial else "")
+            + (f" ({STANDIN_MARK})" if row.standin else ""),
             str(row.jf.n),
             percent(row.jf),
             percent(row.j),

@@ -57,6 +57,7 @@ class RunInfo:
     loss: str = "none"
     weights: str = ""
     settings: str | None = None  # RunRecord.settings_digest(); None for a plain results folder
+    standin: bool = False  # made with the untrained stand-in weights
 
     def is_stale(self, sequence: str) -> bool:
         """True when the sequence's masks were made with other settings than run.yaml's (the
@@ -101,6 +102,7 @@ def find_runs(root: Path) -> tuple[list[RunInfo], list[SkippedRun]]:
                 record.loss,
                 record.weights,
                 record.settings_digest(),
+                record.standin,
             )
         )
     return runs, unreadable
