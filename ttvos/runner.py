@@ -239,6 +239,7 @@ class Runner:
                 "sha256": None if path is None else sha256_of(path),
             }
             self._models[weights] = _Model(network, TestTimeTrainer(network), description)
+            logger.debug("weights %s loaded on %s from %s", weights, self.device, path or "the stand-in rule")
         return self._models[weights]
 
     def _record(self, item: WorkItem, model: _Model) -> RunRecord:
@@ -368,6 +369,15 @@ class Runner:
         directory = self._prepare(item)
         timings = {"start": time.perf_counter()}
         loaded = load_video(video, config.inference.resolution)
+        logger.debug(
+            "%s: %d frames of %s, working size %s, %d objects, %d TTT steps",
+            video.name,
+            len(video.frames),
+            "x".join(map(str, loaded.frames.original_size[::-1])),
+            "x".join(map(str, loaded.frames.size[::-1])),
+            loaded.num_objects,
+            config.ttt.total_steps,
+        )
         outputs = video.output_indices()
         yield VideoStarted(item, len(video.frames), len(outputs), config.ttt.total_steps)
         timings["loaded"] = time.perf_counter()

@@ -168,6 +168,7 @@ def prepare_sweep(request: SweepRequest) -> Sweep:
     ]
     shard = detect_shard(request.shard)
     items = plan(targets, datasets, wanted or None, shard)
+    logger.debug("%d run folders, %d videos for shard %s on %s", len(targets), len(items), shard, device)
     replay = _replay(request.replay_draws, configs, items) if request.replay_draws else None
     inputs = {
         name: str(path.resolve())

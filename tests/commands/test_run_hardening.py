@@ -315,3 +315,15 @@ def test_run_record_says_where_and_how_the_run_was_made(data_root, standin_check
     custom = yaml.safe_load((tmp_path / "r" / "folder" / "stcn" / "seed1" / "run.yaml").read_text())
     assert custom["inputs"] == {"frames": str(frames.resolve()), "mask": str(mask.resolve())}
     assert custom["data_root"] is None
+
+
+def test_verbose_shows_ttvos_debug_logs_not_pil_noise(data_root, standin_checkpoint, tmp_path):
+    arguments = run_arguments(
+        data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn", "--videos", "alpha"
+    )
+    arguments.remove("--quiet")
+    result = runner.invoke(app, [*arguments, "--resolution", "native", "--verbose"])
+    assert result.exit_code == 0, result.output
+    output = "".join(result.output.split())
+    assert "alpha:5framesof96x64,workingsize96x64" in output  # a ttvos debug log
+    assert "STREAM" not in result.output and "PngImagePlugin" not in result.output

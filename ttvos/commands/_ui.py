@@ -23,14 +23,16 @@ err_console = Console(stderr=True)
 
 
 def setup_logging(*, verbose: bool = False, quiet: bool = False) -> None:
-    """Route the core's ``logging`` records to the terminal (warnings only when quiet)."""
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    """Route ``logging`` records to the terminal: ttvos's own loggers at INFO (DEBUG with --verbose,
+    WARNING when quiet); other libraries only from WARNING (PIL's debug chunk dumps are noise)."""
     logging.basicConfig(
-        level=level,
+        level=logging.WARNING,
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False)],
         force=True,
     )
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.getLogger("ttvos").setLevel(level)
 
 
 @contextlib.contextmanager
