@@ -139,3 +139,10 @@ def test_config_names_are_plain_names(name):
 
 def test_plain_names_pass():
     assert config_from_dict({"name": "stcn_mcc-v2.1"}, "x.yaml").name == "stcn_mcc-v2.1"
+
+
+def test_antialias_defaults_to_what_the_paper_computed():
+    assert load_config("stcn").inference.antialias is False  # torchvision <= 0.16 tensor Resize
+    assert config_from_dict({"name": "x", "inference": {"antialias": True}}, "x.yaml").inference.antialias
+    with pytest.raises(ConfigError, match="inference.antialias: 'yes' is not true or false"):
+        config_from_dict({"name": "x", "inference": {"antialias": "yes"}}, "x.yaml")

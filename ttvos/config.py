@@ -53,6 +53,9 @@ class InferenceConfig:
     mem_every: int = 5  # a frame becomes permanent memory every mem_every frames
     include_last: bool = False  # keep the previous frame as a temporary memory entry
     resolution: int | None = 480  # shorter side the network runs at; None (YAML: native) = input size
+    # Antialias frames when resizing them to the resolution (bicubic): torchvision >= 0.17's tensor
+    # Resize does; the paper's code ran with torchvision <= 0.16, whose tensor Resize did not.
+    antialias: bool = False
 
     def problems(self) -> list[str]:
         """One-line descriptions of the values STCN cannot run with (empty when all are valid)."""

@@ -368,7 +368,7 @@ class Runner:
         model = self._model(config.weights)
         directory = self._prepare(item)
         timings = {"start": time.perf_counter()}
-        loaded = load_video(video, config.inference.resolution)
+        loaded = load_video(video, config.inference.resolution, antialias=config.inference.antialias)
         logger.debug(
             "%s: %d frames of %s, working size %s, %d objects, %d TTT steps",
             video.name,

@@ -122,3 +122,10 @@ def test_a_config_file_cannot_name_its_results_folder_outside_output(tmp_path):
     path.write_text("name: ../../evil\n")
     result = runner.invoke(app, ["config", "show", str(path)])
     assert result.exit_code == 1 and "'../../evil' is not a plain name" in " ".join(result.output.split())
+
+
+def test_save_antialias(user_dir):
+    assert runner.invoke(app, ["config", "save", "smooth", "--antialias"]).exit_code == 0
+    from ttvos.config import load_config
+
+    assert load_config("smooth").inference.antialias is True

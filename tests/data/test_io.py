@@ -88,3 +88,20 @@ def test_resizing_frames_and_labels():
     labels = torch.zeros(4, 4, dtype=torch.long)
     labels[:2, :2] = 3
     assert resize_labels(labels, (8, 8))[:4, :4].eq(3).all()
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+@pytest.mark.parametrize(("shape", "resolution"), [((3, 72, 128), 48), ((3, 60, 44), 30), ((3, 40, 64), 80)])
+def test_resize_frame_equals_torchvision_resize(shape, resolution, antialias):
+    """Down- and upscaling; antialias=False is torchvision <= 0.16's tensor Resize (the paper's)."""
+    from torchvision.transforms import InterpolationMode, Resize
+
+    image = torch.randn(*shape, generator=torch.Generator().manual_seed(sum(shape)))
+    reference = Resize(resolution, interpolation=InterpolationMode.BICUBIC, antialias=antialias)(image)
+    ours = resize_frame(image, working_size(*shape[1:], resolution), antialias=antialias)
+    torch.testing.assert_close(ours, reference, rtol=0, atol=1e-6)
+
+
+def test_antialias_changes_downscaled_frames():
+    image = torch.randn(3, 72, 128, generator=torch.Generator().manual_seed(0))
+    assert not torch.allclose(resize_frame(image, (36, 64)), resize_frame(image, (36, 64), antialias=True))

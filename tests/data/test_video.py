@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from ttvos.data.io import DataError, write_mask
@@ -90,3 +91,14 @@ def test_void_pixels_are_background_with_a_warning(video_dir, caplog):
     assert loaded.object_ids == [1] and loaded.num_objects == 1
     assert int(loaded.annotations[0][12:14, 4:12].max()) == 0
     assert "16 pixels have id 255 (void in DAVIS); treated as background" in caplog.text
+
+
+def test_frames_resize_with_the_antialias_setting(video_dir):
+    from ttvos.data.io import normalize_frame, resize_frame
+
+    plain = load_video(make_video(video_dir), resolution=16)
+    smooth = load_video(make_video(video_dir), resolution=16, antialias=True)
+    raw = normalize_frame(plain.frames.raw(1))
+    torch.testing.assert_close(plain.frames[1], resize_frame(raw, (16, 24), antialias=False))
+    torch.testing.assert_close(smooth.frames[1], resize_frame(raw, (16, 24), antialias=True))
+    assert not torch.allclose(plain.frames[1], smooth.frames[1])

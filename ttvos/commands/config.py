@@ -108,6 +108,14 @@ def save(
         str | None,
         typer.Option(help="Shorter side the network runs at, or 'native'.", rich_help_panel=_INFERENCE),
     ] = None,
+    antialias: Annotated[
+        bool | None,
+        typer.Option(
+            "--antialias/--no-antialias",
+            help="Antialias frames resized to the resolution (torchvision >= 0.17); the paper did not.",
+            rich_help_panel=_INFERENCE,
+        ),
+    ] = None,
 ) -> None:
     """Save a complete config, starting from --from and changing what the options say.
 
@@ -137,6 +145,7 @@ def save(
             "inference.top_k": top_k,
             "inference.mem_every": mem_every,
             "inference.include_last": include_last,
+            "inference.antialias": antialias,
             "inference.resolution": _resolution(resolution),
         }
         given = {key: value for key, value in overrides.items() if value is not None}

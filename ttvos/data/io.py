@@ -75,13 +75,14 @@ def working_size(height: int, width: int, resolution: int | None) -> tuple[int, 
     return int(resolution * height / width), resolution
 
 
-def resize_frame(image: Tensor, size: tuple[int, int]) -> Tensor:
-    """Bicubic, antialiased resize of a normalised frame ``3*H*W``: what the reference's
-    ``transforms.Resize(480, BICUBIC)`` does to a float tensor (torchvision calls this)."""
+def resize_frame(image: Tensor, size: tuple[int, int], *, antialias: bool = False) -> Tensor:
+    """Bicubic resize of a normalised frame ``3*H*W``: what torchvision's ``Resize(480, BICUBIC)``,
+    which the reference applies to float tensors, computes. Its tensor path did not antialias up
+    to torchvision 0.16 (the paper's time; ``antialias=False``) and does from 0.17 on."""
     if tuple(image.shape[-2:]) == tuple(size):
         return image
     resized = torch.nn.functional.interpolate(
-        image[None], size=size, mode="bicubic", align_corners=False, antialias=True
+        image[None], size=size, mode="bicubic", align_corners=False, antialias=antialias
     )
     return resized[0]
 

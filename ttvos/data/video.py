@@ -88,11 +88,17 @@ class FrameSequence:
     """Lazily read frames, normalised and resized to the working size: ``seq[t] -> 3*h*w``."""
 
     def __init__(
-        self, paths: tuple[Path, ...], original_size: tuple[int, int], size: tuple[int, int]
+        self,
+        paths: tuple[Path, ...],
+        original_size: tuple[int, int],
+        size: tuple[int, int],
+        *,
+        antialias: bool = False,
     ) -> None:
         self.paths = paths
         self.original_size = original_size
         self.size = size
+        self.antialias = antialias
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -108,7 +114,7 @@ class FrameSequence:
         return frame
 
     def __getitem__(self, index: int) -> Tensor:
-        return resize_frame(normalize_frame(self.raw(index)), self.size)
+        return resize_frame(normalize_frame(self.raw(index)), self.size, antialias=self.antialias)
 
 
 @dataclass
@@ -135,10 +141,11 @@ class LoadedVideo:
         return lookup[labels]
 
 
-def load_video(video: VOSVideo, resolution: int | None) -> LoadedVideo:
+def load_video(video: VOSVideo, resolution: int | None, *, antialias: bool = False) -> LoadedVideo:
     """Read the annotations, check them against the frames, and set up lazy frame loading.
 
-    ``resolution``: shorter side the network runs at (``None`` = native size).
+    ``resolution``: shorter side the network runs at (``None`` = native size); ``antialias``: see
+    :func:`~ttvos.data.io.resize_frame`.
     """
     if not video.frames:
         raise DataError(f"{video.name}: the video has no frames")
@@ -173,4 +180,5 @@ def load_video(video: VOSVideo, resolution: int | None) -> LoadedVideo:
     lookup[object_ids] = np.arange(1, len(object_ids) + 1)
     size = working_size(*original_size, resolution)
     annotations = {t: resize_labels(torch.from_numpy(lookup[mask]), size) for t, mask in masks.items()}
-    return LoadedVideo(video, FrameSequence(video.frames, original_size, size), annotations, object_ids)
+    frames = FrameSequence(video.frames, original_size, size, antialias=antialias)
+    return LoadedVideo(video, frames, annotations, object_ids)
