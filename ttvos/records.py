@@ -45,6 +45,7 @@ class RunRecord:
     model: dict[str, str | None] = field(default_factory=dict)  # weights, path, sha256
     versions: dict[str, str | None] = field(default_factory=dict)
     videos: list[str] = field(default_factory=list)  # every video of the source: a complete run has all
+    notes: list[str] = field(default_factory=list)  # departures from the benchmark's setting (Dataset.notes)
     # Where and how it was (last) started; recorded, never compared:
     data_root: str | None = None
     inputs: dict[str, str] = field(default_factory=dict)  # --frames / --mask of your own videos
@@ -100,7 +101,13 @@ def run_record_from_dict(data: Any, source: Path) -> RunRecord:
     if not isinstance(data.get("dataset"), str) or not isinstance(data.get("config"), dict):
         raise RecordError(f"{source}: run record without 'dataset' or 'config'; {hint}")
     known = {k: data[k] for k in RunRecord.__dataclass_fields__ if k in data}
-    for key, kind in (("model", dict), ("versions", dict), ("videos", list), ("inputs", dict)):
+    for key, kind in (
+        ("model", dict),
+        ("versions", dict),
+        ("videos", list),
+        ("notes", list),
+        ("inputs", dict),
+    ):
         if not isinstance(known.get(key, kind()), kind):
             raise RecordError(f"{source}: '{key}' is not a {'mapping' if kind is dict else 'list'}; {hint}")
     return RunRecord(**known)

@@ -260,6 +260,7 @@ class Runner:
                 "git": _git_revision(),
             },
             videos=list(item.dataset.names),
+            notes=list(item.dataset.notes),
             data_root=self.provenance.data_root,
             inputs=self.provenance.inputs,
             device=str(self.device),

@@ -158,6 +158,8 @@ def prepare_sweep(request: SweepRequest) -> Sweep:
     datasets = {
         s: open_dataset(s, root, frames=request.frames, mask=request.mask, cache=cache) for s in sources
     }
+    for note in dict.fromkeys(note for d in datasets.values() for note in d.notes):  # once per run
+        logger.warning(note)
     wanted = [name for entry in request.videos for name in entry.split(",") if name]
     known = {name for d in datasets.values() for name in d.names}
     unknown = [name for name in wanted if name not in known]

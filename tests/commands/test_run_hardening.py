@@ -327,3 +327,18 @@ def test_verbose_shows_ttvos_debug_logs_not_pil_noise(data_root, standin_checkpo
     output = "".join(result.output.split())
     assert "alpha:5framesof96x64,workingsize96x64" in output  # a ttvos debug log
     assert "STREAM" not in result.output and "PngImagePlugin" not in result.output
+
+
+def test_youtube_without_all_frames_warns_once_and_records_it(data_root, standin_checkpoint, tmp_path):
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(data_root / "YouTube2018" / "valid", root / "YouTube2018" / "valid")
+    arguments = run_arguments(
+        root, standin_checkpoint, tmp_path / "r", "-d", "youtube", "-c", "stcn", "--seed", "1", "--seed", "2"
+    )
+    result = runner.invoke(app, [*arguments, "--resolution", "native", "--videos", "alpha"])
+    assert result.exit_code == 0, result.output
+    assert "".join(result.output.split()).count("6fpsframes") == 1
+    record = yaml.safe_load((tmp_path / "r" / "youtube" / "stcn" / "seed2" / "run.yaml").read_text())
+    assert len(record["notes"]) == 1 and "6 fps" in record["notes"][0]

@@ -179,3 +179,26 @@ def test_replaced_video_file_is_decoded_again(tmp_path):
     assert len(second) == 6 and second[0].parent != first[0].parent
     assert not first[0].parent.exists()  # the old decoded frames are removed
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [second[0].parent.name]
+
+
+def test_youtube_without_all_frames_uses_the_sampled_frames_and_says_so(root, tmp_path):
+    import shutil
+
+    shutil.copytree(root / "YouTube2018" / "valid", tmp_path / "YouTube2018" / "valid")
+    data = open_(tmp_path, "youtube")
+    assert len(data.notes) == 1 and "6 fps" in data.notes[0] and "all_frames" in data.notes[0]
+    video = data.video("bear")
+    assert [f.stem for f in video.frames] == ["00000", "00002", "00004"]
+    assert video.output_indices() == [0, 1, 2]
+    assert not open_(root, "youtube").notes
+
+
+def test_youtube_video_missing_from_all_frames_is_an_error(root, tmp_path):
+    import shutil
+
+    shutil.copytree(root / "YouTube2018", tmp_path / "YouTube2018")
+    shutil.rmtree(tmp_path / "YouTube2018" / "all_frames" / "valid_all_frames" / "JPEGImages" / "camel")
+    data = open_(tmp_path, "youtube")
+    assert len(data.video("bear").frames) == 6
+    with pytest.raises(DataError, match="camel: missing from all_frames"):
+        data.video("camel")

@@ -86,6 +86,7 @@ class Dataset:
     source: DatasetSource
     names: list[str]
     describe: Callable[[str], VOSVideo]
+    notes: tuple[str, ...] = ()  # what departs from the benchmark's usual setting (warned, recorded)
 
     def video(self, name: str) -> VOSVideo:
         return self.describe(name)
@@ -146,11 +147,16 @@ def _youtube(root: Path) -> tuple[list[str], Callable[[str], VOSVideo]]:
         names = sorted(json.loads(meta.read_text())["videos"])
     else:
         names = sorted(p.name for p in annotations.iterdir() if p.is_dir())
-    all_frames = root / "all_frames" / "valid_all_frames" / "JPEGImages"
+    all_frames = _youtube_all_frames(root)
 
     def describe(name: str) -> VOSVideo:
         sampled = list_frames(valid / "JPEGImages" / name)
-        frames = _consecutive_frames(all_frames / name) if (all_frames / name).is_dir() else tuple(sampled)
+        if all_frames.is_dir() and not (all_frames / name).is_dir():
+            raise DataError(
+                f"{all_frames / name}: missing from all_frames (the others use it); restore it, or move "
+                "all_frames away to run every video on the 6 fps frames"
+            )
+        frames = _consecutive_frames(all_frames / name) if all_frames.is_dir() else tuple(sampled)
         index = {frame.stem: t for t, frame in enumerate(frames)}
         annotated = {}
         for mask in sorted((annotations / name).glob("*.png")):
@@ -163,6 +169,21 @@ def _youtube(root: Path) -> tuple[list[str], Callable[[str], VOSVideo]]:
         return VOSVideo(name, frames, annotated, output_frames=outputs)
 
     return names, describe
+
+
+def _youtube_all_frames(root: Path) -> Path:
+    return root / "all_frames" / "valid_all_frames" / "JPEGImages"
+
+
+def _youtube_notes(root: Path) -> tuple[str, ...]:
+    """Without all_frames the videos are the 6 fps frames: mem_every and max_jump then count
+    frames five times further apart than in the paper (30 fps)."""
+    if _youtube_all_frames(root).is_dir():
+        return ()
+    return (
+        f"{_youtube_all_frames(root)} not found: segmenting the 6 fps frames of valid/JPEGImages, so "
+        "mem_every and max_jump count frames 5x further apart than the paper's 30 fps (docs/datasets.md)",
+    )
 
 
 def _mose(root: Path) -> tuple[list[str], Callable[[str], VOSVideo]]:
@@ -234,6 +255,7 @@ def open_dataset(
 ) -> Dataset:
     """The videos of ``source`` under ``data_root`` (``frames``/``mask`` for ``folder``)."""
     davis = data_root / "DAVIS" / "2017"
+    notes: tuple[str, ...] = ()
     if source.dataset == "davis":
         names, describe = _davis_like(davis / "trainval", "val")
     elif source.dataset == "davis-testdev":
@@ -246,6 +268,7 @@ def open_dataset(
         names, describe = _davis_like(davis / "trainval", "val", frames_root=corrupted)
     elif source.dataset == "youtube":
         names, describe = _youtube(data_root / "YouTube2018")
+        notes = _youtube_notes(data_root / "YouTube2018")
     elif source.dataset == "mose":
         names, describe = _mose(data_root / "MOSE")
     elif source.dataset == "folder":
@@ -256,4 +279,4 @@ def open_dataset(
         names, describe = _folder(frames, mask, cache)
     else:
         raise DataError(f"--dataset {source.dataset}: unknown dataset; use one of {', '.join(DATASETS)}")
-    return Dataset(source, names, describe)
+    return Dataset(source, names, describe, notes)
