@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from ttvos.inference import InferenceCore, labels_from_prob
-from ttvos.model.padding import padding_for
+from ttvos.inference import InferenceCore, labels_from_prob, propagation
+from ttvos.model.padding import padding_for, unpad
 
 PROB_ATOL = 5e-4
 LABEL_AGREEMENT = 0.999
@@ -41,6 +41,21 @@ def test_padding_split_matches_reference(golden):
     case = golden("infer_davis_t10_60x100_pad")
     assert tuple(padding_for(*case["rgb"].shape[-2:])) == tuple(case["pad"])
     assert case["prob_padded"].shape[-2:] == (64, 112)
+
+
+def test_padded_probabilities_match_reference(golden, standin_network, monkeypatch):
+    """The probabilities before unpadding, padding included (what memory values are encoded from)."""
+    case = golden("infer_davis_t10_60x100_pad")
+    padded = []
+
+    def keep_padded(prob, padding):
+        padded.append(prob.clone())
+        return unpad(prob, padding)
+
+    monkeypatch.setattr(propagation, "unpad", keep_padded)
+    run_case(standin_network, case, {0: torch.from_numpy(case["first_mask"].astype(np.int64))})
+    expected = torch.from_numpy(case["prob_padded"])
+    assert_close(torch.stack(padded, dim=1), expected, rtol=0, atol=PROB_ATOL)
 
 
 def test_youtube_style_late_object(golden, standin_network):
