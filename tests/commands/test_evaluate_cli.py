@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import zipfile
 import zlib
 
@@ -316,3 +318,21 @@ def test_runs_with_real_weights_are_not_marked(tree):
     assert result.exit_code == 0
     header, *rows = result.stdout.splitlines()
     assert header.endswith(",standin") and all(row.endswith(",False") for row in rows)
+
+
+def test_evaluate_does_not_import_torch(tree):
+    """J&F needs numpy and PIL only: torch would add seconds to the command and to every worker."""
+    data, results, _ = tree
+    script = (
+        "import sys\n"
+        "from ttvos.cli import app\n"
+        "try:\n"
+        f"    app(['evaluate', {str(results)!r}, '--data-root', {str(data)!r}, '-q', '--workers', '2'])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert (results / "davis" / "stcn" / "seed1" / "global_results-val.csv").is_file()

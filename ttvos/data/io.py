@@ -1,6 +1,8 @@
 """Reading frames and indexed masks, writing palette PNGs as the DAVIS / YouTube-VOS servers expect.
 
 Masks are read as palette *indices* (never colours), exactly as the official evaluation reads them.
+torch is imported only by the functions that make tensors: the evaluation (and its worker
+processes) reads PNGs through this module and must not pay for importing torch.
 """
 
 from __future__ import annotations
@@ -8,11 +10,13 @@ from __future__ import annotations
 from functools import lru_cache
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
-from torch import Tensor
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 from ttvos.errors import UserError
 
@@ -57,6 +61,8 @@ def normalize_frame(frame: np.ndarray) -> Tensor:
 
     Same operations in the same order as torchvision's ``ToTensor`` + ``Normalize``.
     """
+    import torch
+
     image = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float().div(255)
     mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
@@ -81,6 +87,8 @@ def resize_frame(image: Tensor, size: tuple[int, int], *, antialias: bool = Fals
     to torchvision 0.16 (the paper's time; ``antialias=False``) and does from 0.17 on."""
     if tuple(image.shape[-2:]) == tuple(size):
         return image
+    import torch
+
     resized = torch.nn.functional.interpolate(
         image[None], size=size, mode="bicubic", align_corners=False, antialias=antialias
     )
@@ -91,6 +99,8 @@ def resize_labels(labels: Tensor, size: tuple[int, int]) -> Tensor:
     """Nearest-neighbour resize of an ``H*W`` label map (torch's legacy 'nearest', like torchvision)."""
     if tuple(labels.shape[-2:]) == tuple(size):
         return labels
+    import torch
+
     resized = torch.nn.functional.interpolate(labels[None, None].float(), size=size, mode="nearest")
     return resized[0, 0].to(labels.dtype)
 

@@ -7,10 +7,9 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from ttvos.data.io import (
     VOID,
@@ -22,6 +21,9 @@ from ttvos.data.io import (
     resize_labels,
     working_size,
 )
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +181,8 @@ def load_video(video: VOSVideo, resolution: int | None, *, antialias: bool = Fal
     lookup = np.zeros(256, dtype=np.int64)
     lookup[object_ids] = np.arange(1, len(object_ids) + 1)
     size = working_size(*original_size, resolution)
+    import torch  # here, not at the top: the evaluation imports this package without torch
+
     annotations = {t: resize_labels(torch.from_numpy(lookup[mask]), size) for t, mask in masks.items()}
     frames = FrameSequence(video.frames, original_size, size, antialias=antialias)
     return LoadedVideo(video, frames, annotations, object_ids)
