@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -94,3 +95,16 @@ def test_python_dash_m_and_help_does_not_import_torch():
         [sys.executable, "-m", "ttvos", "--version"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0 and result.stdout.strip() == f"ttvos {__version__}"
+
+
+def test_readme_says_which_commands_take_device():
+    """The README's sentence on --device must match the commands' options."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    claim = re.search(r"The commands that run the network \(([^)]*)\) take `--device", readme)
+    assert claim, "README: the sentence on --device changed; update this test"
+    claimed = set(re.findall(r"`(\w[\w-]*)`", claim.group(1)))
+    commands = ["run", "evaluate", "corrupt", "download-models", "prepare-data", "demo", "train"]
+    taking = {
+        c for c in commands if "--device" in runner.invoke(app, [c, "--help"], terminal_width=200).output
+    }
+    assert taking == claimed
