@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -38,8 +37,14 @@ def evaluate(
         str, typer.Option("--set", help="Split file of the ground truth (ImageSets/2017/<set>.txt).")
     ] = "val",
     workers: Annotated[
-        int, typer.Option(min=1, help="Processes evaluating sequences in parallel (default: CPU cores).")
-    ] = os.cpu_count() or 1,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes evaluating sequences in parallel (default: the CPUs this process may use, "
+            "after affinity and container limits).",
+            show_default=False,
+        ),
+    ] = None,
     output_format: Annotated[
         str,
         typer.Option(
@@ -88,6 +93,7 @@ def evaluate(
             _pack(results, allow_partial=allow_partial)
             return
         from ttvos.data.datasets import default_data_root
+        from ttvos.device import available_cpus
         from ttvos.metrics.sequences import GroundTruth
 
         truth = GroundTruth(gt, gt_set) if gt is not None else None
@@ -96,7 +102,7 @@ def evaluate(
             results,
             data_root or default_data_root(),
             truth,
-            workers=workers,
+            workers=workers or available_cpus(),
             decay=decay,
             allow_partial=allow_partial,
             output_format=output_format,
