@@ -23,3 +23,4 @@ test: install
 
 lint: install
 	$(BIN)/ruff check ttvos tests
+	$(BIN)/ruff format --check ttvos tests

@@ -1,4 +1,4 @@
-"""The declared dependency floors cover the APIs the package calls."""
+"""What the project declares: dependency floors that cover the APIs it calls, and the CI checks."""
 
 from __future__ import annotations
 
@@ -35,3 +35,11 @@ def test_floor_covers_the_calls(call, package, since):
 
 def test_torchvision_floor_matches_torch():
     assert floor("torch") == (2, 3) and floor("torchvision") == (0, 18)  # released together
+
+
+def test_ci_runs_the_linter_and_the_formatter_check():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make lint" in ci and "make test" in ci
+    lint = re.search(r"^lint:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert lint and "ruff check ttvos tests" in lint.group(1)
+    assert "ruff format --check ttvos tests" in lint.group(1)
