@@ -70,3 +70,17 @@ def standin_network(standin_checkpoint: Path) -> STCN:
     for parameter in network.parameters():
         parameter.requires_grad_(False)
     return network
+
+
+@pytest.fixture(scope="session")
+def xmem_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny XMem holding the XMem stand-in rule's weights, saved as a ttvos checkpoint (with its
+    size): XMem's code paths at a fraction of the full network's CPU time."""
+    from ttvos.model.checkpoint import save_checkpoint
+    from ttvos.model.sizes import TINY
+    from ttvos.model.standin import standin_state_dict
+    from ttvos.model.xmem import load_xmem
+
+    path = tmp_path_factory.mktemp("xmem_weights") / "xmem_tiny.pth"
+    save_checkpoint(load_xmem(standin_state_dict(TINY, family="xmem"), size=TINY), path)
+    return path

@@ -77,8 +77,29 @@ def test_download_models_then_resolve_and_check_on_use(server, cache):
         handle.write(b"0123456789")
     with pytest.raises(UserError, match="checksum mismatch.*download-models stcn --force"):
         resolve_weights("stcn")
-    unknown = runner.invoke(app, ["download-models", "xmem"])
-    assert unknown.exit_code == 1 and "unknown model 'xmem'" in unknown.output
+    unknown = runner.invoke(app, ["download-models", "xmem2"])
+    assert unknown.exit_code == 1 and "unknown model 'xmem2'" in unknown.output
+
+
+def test_xmem_checkpoints_are_checked_as_xmem_and_kept_to_xmem_configs(
+    server, cache, xmem_checkpoint, standin_checkpoint
+):
+    server.files["XMem.pth"] = xmem_checkpoint.read_bytes()
+    server.files["XMem-s2.pth"] = standin_checkpoint.read_bytes()  # an STCN file under an XMem name
+    mirror = ["--mirror", f"{server.url}/files", "--quiet"]
+    fetched = runner.invoke(app, ["download-models", "xmem", *mirror])
+    assert fetched.exit_code == 0, fetched.output
+    assert resolve_weights("xmem", "xmem") == cache / "XMem.pth"
+    refused = runner.invoke(app, ["download-models", "xmem_s2", *mirror])
+    assert refused.exit_code == 1 and "not a valid XMem checkpoint" in refused.output
+    with pytest.raises(
+        UserError, match="'xmem' are for model xmem, but the config's model is stcn: use stcn,"
+    ):
+        resolve_weights("xmem", "stcn")
+    with pytest.raises(
+        UserError, match="'stcn' are for model stcn, .* is xmem: use xmem, xmem_s012, xmem_s2,"
+    ):
+        resolve_weights("stcn", "xmem")
 
 
 def test_a_file_that_is_not_a_checkpoint_is_refused(server, cache, monkeypatch):
@@ -90,12 +111,14 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(server, cache, monkeypatch):
 
 def test_drive_only_model_through_the_confirmation_form(server, cache, monkeypatch):
     checked = []
-    monkeypatch.setattr(weights, "check_checkpoint", checked.append)  # loading is tested above
+    monkeypatch.setattr(weights, "check_checkpoint", lambda path, family: checked.append((path, family)))
     server.drive["1JllXPJZola0G-g1aUQfXe9nLMBioj-aH"] = ("usercontent", "stcn_s03.pth")
     network = Network(backoff_s=0.0, drive=server.url, drive_usercontent=server.url)
     list(fetch_model("stcn_s03", cache, network))
     assert (cache / "stcn_s03.pth").read_bytes() == server.files["stcn_s03.pth"]
-    assert resolve_weights("stcn_s03") == cache / "stcn_s03.pth" and checked == [cache / "stcn_s03.pth.part"]
+    assert resolve_weights("stcn_s03") == cache / "stcn_s03.pth" and checked == [
+        (cache / "stcn_s03.pth.part", "stcn")
+    ]
 
 
 def test_from_file_and_offline(server, cache, tmp_path, standin_checkpoint):

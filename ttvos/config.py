@@ -76,6 +76,7 @@ class XMemInferenceConfig:
     num_prototypes: int = 128  # P: long-term prototypes made per consolidation
     max_long_term_elements: int = 10000  # LT_max: least-used long-term elements are removed beyond it
     resolution: int | None = 480  # shorter side the network runs at (XMem's --size); None = input size
+    antialias: bool = False  # antialias frames when resizing them (see InferenceConfig.antialias)
 
     def problems(self) -> list[str]:
         """One-line descriptions of the values XMem cannot run with (empty when all are valid)."""

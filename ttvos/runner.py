@@ -27,6 +27,7 @@ from typing import Literal
 
 import numpy as np
 import torch
+from torch import nn
 
 import ttvos
 from ttvos.config import Config, config_to_dict
@@ -34,10 +35,8 @@ from ttvos.data.datasets import Dataset, DatasetSource
 from ttvos.data.io import write_mask
 from ttvos.data.video import VOSVideo, load_video
 from ttvos.errors import UserError, describe_os_error
+from ttvos.families import FAMILIES
 from ttvos.inference.segment import segment_video
-from ttvos.model.checkpoint import load_stcn
-from ttvos.model.standin import standin_state_dict
-from ttvos.model.stcn import STCN
 from ttvos.paths import write_text_atomic
 from ttvos.records import (
     LOG_DIR,
@@ -200,7 +199,7 @@ def _git_revision() -> str | None:
 
 @dataclass
 class _Model:
-    network: STCN
+    network: nn.Module  # of the config's model family (STCN, XMem)
     trainer: TestTimeTrainer
     description: dict[str, str | None]
 
@@ -224,23 +223,25 @@ class Runner:
         self.overwrite = overwrite
         self.keep_going = keep_going
         self.replay = replay  # --replay-draws: recorded frame draws instead of random ones
-        self._models: dict[str, _Model] = {}
+        self._models: dict[tuple[str, str], _Model] = {}  # (model, weights) -> network
         self._settings: dict[Path, str] = {}  # run directory -> RunRecord.settings_digest()
 
     # -- models and run directories -------------------------------------------------------
 
-    def _model(self, weights: str) -> _Model:
-        if weights not in self._models:
-            path = resolve_weights(weights)
-            network = load_stcn(standin_state_dict() if path is None else path, self.device)
+    def _model(self, config: Config) -> _Model:
+        """The network of the config's model family holding its weights (loaded once per run)."""
+        weights, key = config.weights, (config.model, config.weights)
+        if key not in self._models:
+            path = resolve_weights(weights, config.model)
+            network = FAMILIES[config.model].build(path, self.device)
             description = {
                 "weights": weights,
                 "path": None if path is None else str(path),
                 "sha256": None if path is None else sha256_of(path),
             }
-            self._models[weights] = _Model(network, TestTimeTrainer(network), description)
+            self._models[key] = _Model(network, TestTimeTrainer(network), description)
             logger.debug("weights %s loaded on %s from %s", weights, self.device, path or "the stand-in rule")
-        return self._models[weights]
+        return self._models[key]
 
     def _record(self, item: WorkItem, model: _Model) -> RunRecord:
         """What ``run.yaml`` holds: enough to reproduce the run and to refuse mixing two runs."""
@@ -273,7 +274,7 @@ class Runner:
         directory = item.target.directory(self.output)
         if directory in self._settings:
             return directory
-        record = self._record(item, self._model(item.target.config.weights))
+        record = self._record(item, self._model(item.target.config))
         path = directory / RUN_FILE
         if path.is_file() and not self.overwrite:
             changed = read_run_record(path).differences(record)
@@ -366,7 +367,7 @@ class Runner:
         self, item: WorkItem, video: VOSVideo, stamp: VideoStamp, temporary: Path
     ) -> Iterator[Event]:
         target, config = item.target, item.target.config
-        model = self._model(config.weights)
+        model = self._model(config)
         directory = self._prepare(item)
         timings = {"start": time.perf_counter()}
         loaded = load_video(video, config.inference.resolution, antialias=config.inference.antialias)

@@ -2,8 +2,9 @@
 
 Where models come from is the registry's business (``ttvos/download/registry.yaml``); this module
 adds what is particular to checkpoints: the weights cache, the structural check a download must
-pass when no hash is published (it must load and fit the STCN manifest), and resolving a name for
-``ttvos run``. A downloaded checkpoint is checked against its published or pinned SHA-256 on every use.
+pass when no hash is published (it must load and fit its family's network, STCN or XMem), and
+resolving a name for ``ttvos run``. A downloaded checkpoint is checked against its published or
+pinned SHA-256 on every use.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ttvos.config import ModelName
 from ttvos.download.registry import Model, embedded_path, load_registry
 from ttvos.download.store import DownloadError, check_hash, lock_path, pinned_hash
 from ttvos.download.store import sha256_of as sha256_of  # re-exported: the runner records it
@@ -47,17 +49,24 @@ def get_model(name: str) -> Model:
     return models[name]
 
 
-def resolve_weights(weights: str) -> Path | None:
+def resolve_weights(weights: str, family: ModelName | None = None) -> Path | None:
     """Checkpoint file for a registered name or a path; ``None`` means the stand-in weights.
 
     A registered checkpoint that is not downloaded yet, or whose hash no longer matches, is an
-    error that says which command fixes it.
+    error that says which command fixes it; so is one of another family than ``family`` (when
+    given: the config's model).
     """
     if weights == STANDIN:
         return None
     models = load_registry().models
     if weights in models:
         model = models[weights]
+        if family is not None and model.family != family:
+            fitting = ", ".join(name for name, other in models.items() if other.family == family)
+            raise UserError(
+                f"weights {weights!r} are for model {model.family}, but the config's model is {family}: "
+                f"use {fitting}, or a checkpoint file, or --weights {STANDIN}"
+            )
         return _embedded(model) if model.embedded else _downloaded(model, weights_dir())
     path = Path(weights).expanduser()
     if not path.is_file():
@@ -85,21 +94,17 @@ def _downloaded(model: Model, folder: Path) -> Path:
     return path
 
 
-def check_checkpoint(path: Path) -> None:
-    """A checkpoint must load (weights only) and fit STCN's state dict, or it is refused."""
+def check_checkpoint(path: Path, family: ModelName = "stcn") -> None:
+    """A checkpoint must load (weights only) into its family's network, or it is refused."""
     import struct
 
-    import torch
-
-    from ttvos.model.checkpoint import CheckpointError, adapt_state_dict, check_compatible, read_state_dict
-    from ttvos.model.stcn import STCN
+    from ttvos.families import FAMILIES
+    from ttvos.model.checkpoint import CheckpointError
 
     try:
-        with torch.device("meta"):
-            network = STCN()
-        check_compatible(network, adapt_state_dict(read_state_dict(path)), path.name)
+        FAMILIES[family].load(path, "cpu")
     except (CheckpointError, struct.error) as error:  # struct.error: torch.load on a few bytes of junk
-        raise DownloadError(f"not a valid STCN checkpoint ({error})") from error
+        raise DownloadError(f"not a valid {FAMILIES[family].label} checkpoint ({error})") from error
 
 
 def fetch_model(name: str, folder: Path, network: Network, *, force: bool = False) -> Iterator[Progress]:
@@ -113,7 +118,7 @@ def fetch_model(name: str, folder: Path, network: Network, *, force: bool = Fals
         model.file,
         folder,
         network,
-        verify=check_checkpoint,
+        verify=lambda path: check_checkpoint(path, model.family),
         force=force,
         fix=f"run `ttvos download-models {name} --force`",
         by_hand=f"fetch it by hand and run `ttvos download-models {name} --from-file PATH`",
@@ -126,7 +131,9 @@ def adopt_model(name: str, path: Path, folder: Path) -> Iterator[Progress]:
     if model.file is None:
         raise UserError(f"{name!r} ships inside ttvos: there is no file to register")
     fix = f"is {path} really {model.file.filename}?"
-    yield from adopt(path, model.file, folder, verify=check_checkpoint, fix=fix)
+    yield from adopt(
+        path, model.file, folder, verify=lambda path: check_checkpoint(path, model.family), fix=fix
+    )
 
 
 def model_status(folder: Path) -> list[ModelStatus]:

@@ -12,10 +12,11 @@ from ttvos.download import registry as registry_module
 from ttvos.download.registry import RegistryError, load_registry, parse_registry
 
 RELEASE = "https://github.com/hkchengrex/STCN/releases/download/1.0"
+XMEM_RELEASE = "https://github.com/hkchengrex/XMem/releases/download/v1.0"
 ONEDRIVE = "https://uillinoisedu-my.sharepoint.com/:u:/g/personal/hokeikc2_illinois_edu"
 DAVIS_SITE = "https://data.vision.ee.ethz.ch/csergi/share/davis"
 
-# Published sources: STCN's and the TTT paper's READMEs and download scripts, the DAVIS site.
+# Published sources: STCN's, XMem's and the TTT paper's READMEs and download scripts, the DAVIS site.
 EXPECTED_SOURCES = {
     "stcn.pth": [
         ("url", f"{RELEASE}/stcn.pth"),
@@ -28,6 +29,9 @@ EXPECTED_SOURCES = {
         ("drive", "1JllXPJZola0G-g1aUQfXe9nLMBioj-aH"),
         ("onedrive", f"{ONEDRIVE}/EdhurrdqNTFIoK43NsboxOgBPTsMlJBoKOirflGUn-JqBA?e=8NATDz"),
     ],
+    "XMem.pth": [("url", f"{XMEM_RELEASE}/XMem.pth")],
+    "XMem-s012.pth": [("url", f"{XMEM_RELEASE}/XMem-s012.pth")],
+    "XMem-s2.pth": [("url", f"{XMEM_RELEASE}/XMem-s2.pth")],
     "DAVIS-2017-trainval-480p.zip": [
         ("url", f"{DAVIS_SITE}/DAVIS-2017-trainval-480p.zip"),
         ("drive", "1kiaxrX_4GuW6NmiVuKGSGVoKGWjOdp6d"),
@@ -61,6 +65,7 @@ def test_models_and_embedded_weights():
     }
     path = registry_module.embedded_path(models["tiny"])
     assert path.parts[-3:] == ("ttvos", "embedded", "tiny.pth")
+    assert {n for n, m in models.items() if m.family == "xmem"} == {"xmem", "xmem_s012", "xmem_s2"}
 
 
 def test_datasets_match_what_ttvos_run_reads():
@@ -96,6 +101,9 @@ def raw():
         (lambda d: d["archives"]["davisc.tar.gz"].update(layout="davis-d"), "unknown layout"),
         (lambda d: d["datasets"].update(extra=["nope.zip"]), "must name an archive"),
         (lambda d: d["models"]["stcn"].update(file="stcn_s0.pth"), "file names must be unique"),
+        (lambda d: d["models"]["xmem"].update(family="XMem"), "unknown family 'XMem'"),
+        (lambda d: d["models"]["tiny"].update(family="sam"), "unknown family 'sam'"),
+        (lambda d: d["models"].update(broken="x.pth"), "models.broken: expected a mapping"),
     ],
 )
 def test_parsing_is_strict(raw, edit, message):

@@ -15,6 +15,8 @@ from typing import Any, Literal, get_args
 
 import yaml
 
+from ttvos.config import ModelName
+
 SourceKind = Literal["url", "drive", "onedrive"]
 Layout = Literal[
     "davis-trainval", "davis-testdev", "davis-c", "youtube-valid", "youtube-all-frames", "mose-valid"
@@ -61,6 +63,7 @@ class Model:
     file: RemoteFile | None = None
     embedded: str | None = None
     default: bool = False  # fetched by `ttvos download-models` without names
+    family: ModelName = "stcn"  # the network it is for (the config key `model`)
 
 
 @dataclass(frozen=True)
@@ -122,16 +125,24 @@ def parse_registry(data: dict[str, Any]) -> Registry:
     models = {}
     for name, record in data["models"].items():
         where = f"models.{name}"
+        if not isinstance(record, dict):
+            raise RegistryError(f"{where}: expected a mapping")
         if "embedded" in record:
-            _take(record, where, {"embedded", "description"}, set())
-            models[name] = Model(name, record["description"], embedded=record["embedded"])
+            _take(record, where, {"embedded", "description"}, {"family"})
         else:
-            _take(record, where, {"file", "description", "sources"}, {"default", "size", "sha256"})
+            _take(record, where, {"file", "description", "sources"}, {"default", "size", "sha256", "family"})
+        family = record.get("family", "stcn")
+        if family not in get_args(ModelName):
+            raise RegistryError(f"{where}: unknown family {family!r} (use {', '.join(get_args(ModelName))})")
+        if "embedded" in record:
+            models[name] = Model(name, record["description"], embedded=record["embedded"], family=family)
+        else:
             models[name] = Model(
                 name,
                 record["description"],
                 file=_file(record["file"], record, where),
                 default=bool(record.get("default", False)),
+                family=family,
             )
     archives = {}
     for name, record in data["archives"].items():

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from torch import nn
 
-from ttvos.config import InferenceConfig
+from ttvos.config import InferenceSettings
 from ttvos.data.video import LoadedVideo
-from ttvos.inference.propagation import InferenceCore, labels_from_prob
-from ttvos.model.stcn import STCN
+from ttvos.families import family_of
+from ttvos.inference.propagation import labels_from_prob
 
 
 @dataclass(frozen=True)
@@ -25,17 +26,14 @@ class FrameMask:
 
 
 def segment_video(
-    network: STCN, video: LoadedVideo, settings: InferenceConfig | None = None, *, amp: bool = False
+    network: nn.Module, video: LoadedVideo, settings: InferenceSettings | None = None, *, amp: bool = False
 ) -> Iterator[FrameMask]:
-    """Yield the mask of every frame from the first annotated one on, in frame order."""
-    settings = settings or InferenceConfig()
-    core = InferenceCore(
-        network,
-        top_k=settings.top_k,
-        mem_every=settings.mem_every,
-        include_last=settings.include_last,
-        amp=amp,
-    )
-    for prediction in core.propagate(video.frames, video.annotations, video.num_objects):
+    """Yield the mask of every frame from the first annotated one on, in frame order.
+
+    ``network`` is STCN or XMem: its family's engine segments the video with ``settings`` (the
+    config's ``inference`` section of that model; default: the model's defaults).
+    """
+    engine = family_of(network).engine(network, settings, amp=amp)
+    for prediction in engine.propagate(video.frames, video.annotations, video.num_objects):
         labels = labels_from_prob(prediction.prob, video.frames.original_size).cpu().numpy()
         yield FrameMask(prediction.index, labels)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 
@@ -40,6 +40,18 @@ class XMemKeyFeatures:
     f16: Tensor
     f8: Tensor
     f4: Tensor
+
+    def frame(self, index: int) -> XMemKeyFeatures:
+        """Features of batch item ``index``, keeping a batch dimension of 1."""
+        return self._map(lambda t: t[index : index + 1])
+
+    def flip(self) -> XMemKeyFeatures:
+        """Reverse the batch (= time) order; the backward half of the mask cycle uses it."""
+        return self._map(lambda t: t.flip(0))
+
+    def _map(self, function: Callable[[Tensor], Tensor]) -> XMemKeyFeatures:
+        values = (getattr(self, f.name) for f in dataclasses.fields(self))
+        return XMemKeyFeatures(*(None if t is None else function(t) for t in values))
 
 
 def other_objects(masks: Tensor) -> Tensor:
@@ -112,14 +124,24 @@ class XMem(nn.Module):
         return XMemKeyFeatures(self.key_proj(f16), shrinkage, selection, f16, f8, f4)
 
     def encode_value(
-        self, image: Tensor, f16: Tensor, hidden: Tensor, masks: Tensor, *, deep_update: bool = True
+        self,
+        image: Tensor,
+        f16: Tensor,
+        hidden: Tensor,
+        masks: Tensor,
+        others: Tensor | None = None,
+        *,
+        deep_update: bool = True,
     ) -> tuple[Tensor, Tensor]:
         """Memory values of K objects: ``image: B*3*H*W, f16: B*1024*h*w, hidden: B*K*CH*h*w``.
 
-        ``masks: B*K*H*W`` are soft object probabilities (no background). Returns the value
-        ``B*K*CV*h*w`` and the hidden state, refreshed from the value iff ``deep_update``.
+        ``masks: B*K*H*W`` are soft object probabilities (no background); ``others: B*K*H*W`` the
+        other objects' masks, summed from ``masks`` as XMem does when not given (training samples
+        give them: they may count objects that are not trained). Returns the value ``B*K*CV*h*w``
+        and the hidden state, refreshed from the value iff ``deep_update``.
         """
-        return self.value_encoder(image, f16, hidden, masks, other_objects(masks), deep_update=deep_update)
+        others = other_objects(masks) if others is None else others
+        return self.value_encoder(image, f16, hidden, masks, others, deep_update=deep_update)
 
     def decode(
         self, readout: Tensor, hidden: Tensor, query: XMemKeyFeatures, *, update_hidden: bool = True

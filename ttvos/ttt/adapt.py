@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import nn
 
 from ttvos.config import Config, TTTConfig
 from ttvos.data.video import LoadedVideo
 from ttvos.inference.segment import segment_video
-from ttvos.model.stcn import STCN
 from ttvos.ttt.freezing import apply_freezing, trainable_parameters
 from ttvos.ttt.losses import LOSSES, TrainingSample
 from ttvos.ttt.sampler import Draw, FrameDraws, RandomDraws, SequenceSampler
@@ -81,7 +81,7 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def pseudo_masks(network: STCN, video: LoadedVideo, config: Config) -> list[np.ndarray]:
+def pseudo_masks(network: nn.Module, video: LoadedVideo, config: Config) -> list[np.ndarray]:
     """Current predictions of every frame: ``H*W`` uint8 contiguous ids at the original size.
 
     Frames before the first annotated one are all background (they are never trained on).
@@ -93,7 +93,7 @@ def pseudo_masks(network: STCN, video: LoadedVideo, config: Config) -> list[np.n
 
 
 class TestTimeTrainer:
-    """Adapts one network to video after video, restoring the pretrained weights every time.
+    """Adapts one network (STCN or XMem) to video after video, restoring the pretrained weights every time.
 
     The network is trained in eval mode (BatchNorm keeps its running statistics, as in the
     reference), so the adapted network segments the video directly afterwards.
@@ -101,7 +101,7 @@ class TestTimeTrainer:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, network: STCN) -> None:
+    def __init__(self, network: nn.Module) -> None:
         self.network = network
         self.pretrained = {key: value.detach().clone() for key, value in network.state_dict().items()}
 

@@ -14,18 +14,9 @@ from collections.abc import Iterable, Iterator
 from torch import nn
 
 from ttvos.config import FreezeOption
+from ttvos.errors import UserError
+from ttvos.families import family_of
 
-# option -> (submodules it affects, requires_grad it sets); "*" is the whole network.
-_MODULE_OPTIONS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "enc": (("key_encoder", "value_encoder"), False),
-    "dec": (("decoder",), False),
-    "all_keys": (("key_encoder", "key_proj", "key_comp"), False),
-    "key_enc": (("key_encoder",), False),
-    "val_enc": (("value_encoder",), False),
-    "key_proj": (("key_proj",), False),
-    "key_comp": (("key_comp",), False),
-    "net": (("*",), False),
-}
 _BATCH_NORM_OPTIONS: dict[str, bool] = {"bn": False, "ubn": True}
 
 
@@ -36,7 +27,11 @@ def _batch_norm_parameters(network: nn.Module) -> Iterator[nn.Parameter]:
 
 
 def apply_freezing(network: nn.Module, options: Iterable[FreezeOption]) -> None:
-    """Make every parameter trainable, then apply ``options`` in order."""
+    """Make every parameter trainable, then apply ``options`` in order.
+
+    Module options freeze the submodules the network's family names for them (``FAMILIES``).
+    """
+    family = family_of(network)
     for parameter in network.parameters():
         parameter.requires_grad_(True)
     for option in options:
@@ -44,11 +39,13 @@ def apply_freezing(network: nn.Module, options: Iterable[FreezeOption]) -> None:
             for parameter in _batch_norm_parameters(network):
                 parameter.requires_grad_(_BATCH_NORM_OPTIONS[option])
             continue
-        names, trainable = _MODULE_OPTIONS[option]
+        if option not in family.freezing:
+            raise UserError(f"freezing option {option} does not exist in {family.label}")
+        names = family.freezing[option]
         modules = [network] if names == ("*",) else [network.get_submodule(name) for name in names]
         for module in modules:
             for parameter in module.parameters():
-                parameter.requires_grad_(trainable)
+                parameter.requires_grad_(False)
 
 
 def trainable_parameters(network: nn.Module) -> list[nn.Parameter]:

@@ -1,4 +1,9 @@
-"""The three test-time training losses, built on STCN's training passes (:mod:`ttvos.model.training`)."""
+"""The three test-time training losses, built on the network family's training passes.
+
+The passes (:class:`ttvos.families.TrainingPasses`) are those of the model's offline training:
+STCN's (:mod:`ttvos.model.training`) or XMem's (:mod:`ttvos.model.xmem_training`); the losses
+are the same for every model.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,11 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-from ttvos.model.stcn import STCN, other_objects
-from ttvos.model.training import Prediction, aggregate_objects, propagate
+from ttvos.families import family_of
+from ttvos.model.stcn import other_objects
+from ttvos.model.training import Prediction
 
 
 @dataclass
@@ -48,40 +54,41 @@ class LossOutput:
     backward: list[Prediction]
 
 
-def mask_cycle_consistency(network: STCN, sample: TrainingSample) -> LossOutput:
+def mask_cycle_consistency(network: nn.Module, sample: TrainingSample) -> LossOutput:
     """tt-MCC: propagate frame 0's mask forward to the last frame, then back to frame 0.
 
     The backward half starts from the last frame's *soft* forward prediction (not detached) and
-    reuses the keys in reverse order; the loss is the cross-entropy of the recovered frame 0 against
-    its true labels, averaged over all (padded) pixels.
+    reuses the keys in reverse order (XMem: with a fresh hidden state, as a new video); the loss
+    is the cross-entropy of the recovered frame 0 against its true labels, averaged over all
+    (padded) pixels.
     """
-    features = network.encode_key(sample.images)
-    forward = propagate(network, sample.images, features, sample.masks, sample.others)
+    passes = family_of(network).passes
+    features = passes.encode(network, sample.images)
+    forward = passes.propagate(network, sample.images, features, sample.masks, sample.others)
     start = forward[-1].prob
-    backward = propagate(network, sample.images.flip(0), features.flip(), start, other_objects(start))
+    backward = passes.propagate(
+        network, sample.images.flip(0), passes.reverse(features), start, other_objects(start)
+    )
     loss = F.cross_entropy(backward[-1].logits, sample.labels[None])
     return LossOutput(loss, forward, backward)
 
 
-def auto_encoder(network: STCN, sample: TrainingSample) -> LossOutput:
-    """tt-AE: decode frame 0 from its own mask's value (no memory read), cross-entropy to its labels.
-
-    The key projection is computed but unused, so it receives no gradient (as in the reference).
-    """
-    features = network.encode_key(sample.images[0:1])
-    values = network.encode_value(sample.images[0:1], features.f16, sample.masks, sample.others)
-    prediction = aggregate_objects(torch.sigmoid(network.decode(values, features)))
+def auto_encoder(network: nn.Module, sample: TrainingSample) -> LossOutput:
+    """tt-AE: decode frame 0 from its own mask's value (no memory read), cross-entropy to its labels."""
+    passes = family_of(network).passes
+    prediction = passes.reconstruct(network, sample.images[0:1], sample.masks, sample.others)
     return LossOutput(F.cross_entropy(prediction.logits, sample.labels[None]), [prediction], [])
 
 
-def entropy(network: STCN, sample: TrainingSample) -> LossOutput:
+def entropy(network: nn.Module, sample: TrainingSample) -> LossOutput:
     """tt-Ent: mean per-pixel entropy of the aggregated forward predictions of frames 1..T-1."""
-    features = network.encode_key(sample.images)
-    forward = propagate(network, sample.images, features, sample.masks, sample.others)
+    passes = family_of(network).passes
+    features = passes.encode(network, sample.images)
+    forward = passes.propagate(network, sample.images, features, sample.masks, sample.others)
     logits = torch.cat([p.logits for p in forward], dim=0)
     per_pixel = -(torch.softmax(logits, dim=1) * torch.log_softmax(logits, dim=1)).sum(dim=1)
     return LossOutput(per_pixel.mean(), forward, [])
 
 
-LossFunction = Callable[[STCN, TrainingSample], LossOutput]
+LossFunction = Callable[[nn.Module, TrainingSample], LossOutput]
 LOSSES: dict[str, LossFunction] = {"mcc": mask_cycle_consistency, "ae": auto_encoder, "ent": entropy}
