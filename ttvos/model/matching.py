@@ -27,11 +27,15 @@ def l2_affinity(memory_key: Tensor, query_key: Tensor) -> Tensor:
 def top_k_softmax(affinity: Tensor, top_k: int) -> Tensor:
     """Softmax over the ``top_k`` largest entries of each query column, zeros elsewhere.
 
-    ``affinity: B*N*M -> B*N*M``. As in the official inference code the exponent is taken of the
-    raw values (no max subtraction); it is evaluated in float32 so that AMP cannot overflow it.
+    ``affinity: B*N*M -> B*N*M``. The official inference code takes the exponent of the raw values;
+    that overflows float32 (NaN masks) once affinities pass ~88, which a network with large keys
+    reaches (ttvos's tiny model does: up to ~440). The column maximum is subtracted first: the same
+    softmax, equal to the official result up to float rounding wherever the official one is finite.
+    Evaluated in float32 so that AMP cannot overflow it either.
     """
-    values, indices = torch.topk(affinity, k=top_k, dim=1)
-    weights = values.float().exp()
+    values, indices = torch.topk(affinity, k=top_k, dim=1)  # sorted: row 0 holds each column's max
+    values = values.float()
+    weights = (values - values[:, :1]).exp()
     weights = weights / weights.sum(dim=1, keepdim=True)
     return torch.zeros_like(affinity).scatter_(1, indices, weights.to(affinity.dtype))
 
