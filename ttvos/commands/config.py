@@ -11,7 +11,8 @@ from rich.table import Table
 from ttvos.commands._ui import console, err_console, user_errors
 
 app = typer.Typer(
-    help="Create, show and list run configurations (the paper's nine and the stcn baseline are bundled).",
+    help="Create, show and list run configurations (the paper's nine, the stcn and xmem baselines, and "
+    "xmem_mcc / xmem_ae / xmem_ent are bundled).",
     no_args_is_help=True,
 )
 
@@ -27,7 +28,8 @@ def save(
     base: Annotated[str, typer.Option("--from", help="Config to start from (name or path).")] = "stcn_mcc",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config file.")] = False,
     weights: Annotated[
-        str | None, typer.Option(help="Registered model (stcn, stcn_s01, stcn_s0) or checkpoint path.")
+        str | None,
+        typer.Option(help="Registered model (stcn, stcn_s01, stcn_s0, xmem, ...) or checkpoint path."),
     ] = None,
     amp: Annotated[bool | None, typer.Option("--amp/--no-amp", help="Mixed precision on CUDA.")] = None,
     loss: Annotated[
@@ -116,14 +118,33 @@ def save(
             rich_help_panel=_INFERENCE,
         ),
     ] = None,
+    assignments: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Set any key of the config (repeatable), e.g. --set model=xmem, --set inference.top_k=30, "
+            "--set ttt.seq_len=[3,5]; values are read as YAML and checked like a config file "
+            "(docs/configs.md lists the keys). Another model starts from its own inference options.",
+        ),
+    ] = None,
 ) -> None:
     """Save a complete config, starting from --from and changing what the options say.
 
     `ttvos config save my_cfg --lr 1e-5` writes my_cfg.yaml to the user config folder, where
-    `ttvos run --config my_cfg` finds it.
+    `ttvos run --config my_cfg` finds it; `--set KEY=VALUE` reaches every key, e.g.
+    `ttvos config save my_xmem --from xmem_mcc --set inference.mem_every=10`.
     """
     with user_errors():
-        from ttvos.config import find_config, load_config, replace, save_config, save_path
+        from ttvos.config import (
+            ConfigError,
+            find_config,
+            load_config,
+            parse_assignment,
+            replace,
+            save_config,
+            save_path,
+        )
 
         overrides: dict[str, Any] = {
             "weights": weights,
@@ -149,6 +170,10 @@ def save(
             "inference.resolution": _resolution(resolution),
         }
         given = {key: value for key, value in overrides.items() if value is not None}
+        for key, value in map(parse_assignment, assignments or []):
+            if key in given:
+                raise ConfigError(f"{key} is given twice (by --set and another option, or two --set)")
+            given[key] = value
         path, shadows = save_path(name, force=force)
         config = replace(load_config(base), "command-line options", name=path.stem, **given)
         save_config(config, path, force=force)
@@ -184,7 +209,7 @@ def list_(
     with user_errors():
         from ttvos.config import find_config, list_configs, load_config
 
-        table = Table("config", "weights", "loss", "lr", "rounds x iters", "frozen")
+        table = Table("config", "model", "weights", "loss", "lr", "rounds x iters", "frozen")
         if paths:
             table.add_column("file")
         for name in list_configs():
@@ -192,6 +217,7 @@ def list_(
             ttt = config.ttt
             row = [
                 name,
+                config.model,
                 config.weights,
                 ttt.loss,
                 f"{ttt.lr:g}" if ttt.enabled else "-",
