@@ -27,7 +27,8 @@ FreezeOption = Literal[
     "enc", "dec", "all_keys", "key_enc", "val_enc", "key_proj", "key_comp", "net", "bn", "ubn"
 ]
 Augmentation = Literal["colour", "geometric"]
-Schedule = Literal["faithful"]
+Schedule = Literal["faithful", "fast"]
+AmpDtype = Literal["float16", "bfloat16"]  # autocast dtypes of `amp` (docs/performance.md)
 ModelName = Literal["stcn", "xmem"]  # the network families (ttvos/families.py builds and runs them)
 T = TypeVar("T")
 
@@ -56,10 +57,19 @@ class InferenceConfig:
     # Antialias frames when resizing them to the resolution (bicubic): torchvision >= 0.17's tensor
     # Resize does; the paper's code ran with torchvision <= 0.16, whose tensor Resize did not.
     antialias: bool = False
+    # Keep at most this many memory frames besides the annotated ones (the newest; None = all, as the
+    # reference): memory stops growing with the video's length (docs/performance.md).
+    max_memory_frames: int | None = None
 
     def problems(self) -> list[str]:
         """One-line descriptions of the values STCN cannot run with (empty when all are valid)."""
         checks = [(self.top_k >= 1, "top_k must be >= 1"), (self.mem_every >= 1, "mem_every must be >= 1")]
+        checks.append(
+            (
+                self.max_memory_frames is None or self.max_memory_frames >= 1,
+                "max_memory_frames must be >= 1 (or null: no cap)",
+            )
+        )
         return [message for ok, message in checks if not ok]
 
 
@@ -149,7 +159,7 @@ class TTTConfig:
     scale: tuple[float, float] = (1.0, 1.0)  # random-resized-crop scale range ((1, 1) = plain resize)
     ratio: tuple[float, float] = (1.0, 1.0)  # random-resized-crop aspect-ratio range
     max_objects: int = 6  # objects per training sequence (the reference's max_obj)
-    schedule: Schedule = "faithful"  # order of operations; faithful = the reference's
+    schedule: Schedule = "faithful"  # order of operations; faithful = the reference's, fast: docs/ttt.md
 
     @property
     def enabled(self) -> bool:
@@ -177,7 +187,7 @@ class Config:
     name: str
     model: ModelName = "stcn"  # network family; its options go under inference (YAML default: its own)
     weights: str = "stcn"  # registered model (stcn, stcn_s01, stcn_s0, xmem, ...) or checkpoint path
-    amp: bool = False  # mixed precision on CUDA (inference and training)
+    amp: bool | AmpDtype = False  # mixed precision: true = float16 on CUDA; float16 / bfloat16 (also CPU)
     inference: InferenceSettings = field(default_factory=InferenceConfig)  # the model's inference options
     ttt: TTTConfig = field(default_factory=TTTConfig)
 

@@ -29,10 +29,10 @@ def memory_additions(monkeypatch, core: InferenceCore, frames, annotations) -> l
     produced: list[int] = []
     original = MemoryBank.add
 
-    def spy(bank, key, value, *, temporary=False):
+    def spy(bank, key, value, *, temporary=False, **kwargs):
         # Additions happen while frame len(produced) + first is being computed.
         additions.append((min(annotations) + len(produced), temporary))
-        original(bank, key, value, temporary=temporary)
+        original(bank, key, value, temporary=temporary, **kwargs)
 
     monkeypatch.setattr(MemoryBank, "add", spy)
     for prediction in core.propagate(frames, annotations):

@@ -11,6 +11,7 @@ from torch import nn
 from ttvos.config import InferenceSettings
 from ttvos.data.video import LoadedVideo
 from ttvos.families import family_of
+from ttvos.inference.precision import Amp
 from ttvos.inference.propagation import labels_from_prob
 
 
@@ -26,14 +27,23 @@ class FrameMask:
 
 
 def segment_video(
-    network: nn.Module, video: LoadedVideo, settings: InferenceSettings | None = None, *, amp: bool = False
+    network: nn.Module,
+    video: LoadedVideo,
+    settings: InferenceSettings | None = None,
+    *,
+    amp: Amp = False,
+    until: int | None = None,
 ) -> Iterator[FrameMask]:
     """Yield the mask of every frame from the first annotated one on, in frame order.
 
     ``network`` is STCN or XMem: its family's engine segments the video with ``settings`` (the
-    config's ``inference`` section of that model; default: the model's defaults).
+    config's ``inference`` section of that model; default: the model's defaults). ``until``: stop
+    after that frame; the masks up to it are those of the whole run (a frame's mask depends only on
+    the frames before it), and no later frame is computed.
     """
     engine = family_of(network).engine(network, settings, amp=amp)
     for prediction in engine.propagate(video.frames, video.annotations, video.num_objects):
         labels = labels_from_prob(prediction.prob, video.frames.original_size).cpu().numpy()
         yield FrameMask(prediction.index, labels)
+        if until is not None and prediction.index >= until:
+            return

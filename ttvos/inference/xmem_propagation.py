@@ -25,6 +25,7 @@ from torch import Tensor
 
 from ttvos.config import XMemInferenceConfig
 from ttvos.errors import UserError
+from ttvos.inference.precision import Amp, autocast
 from ttvos.inference.propagation import FramePrediction, one_hot
 from ttvos.inference.xmem_memory import XMemMemory
 from ttvos.model.aggregate import aggregate
@@ -140,9 +141,7 @@ class XMemVideo:
 class XMemInferenceCore:
     """XMem propagation over whole videos with the options of XMem's ``eval.py``."""
 
-    def __init__(
-        self, network: XMem, config: XMemInferenceConfig | None = None, *, amp: bool = False
-    ) -> None:
+    def __init__(self, network: XMem, config: XMemInferenceConfig | None = None, *, amp: Amp = False) -> None:
         config = config or XMemInferenceConfig()
         problems = config.problems()
         if problems:
@@ -177,7 +176,7 @@ class XMemInferenceCore:
         device = self.device
         for index in range(min(annotations), last + 1):
             annotation = annotations.get(index)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=self.amp and device.type == "cuda"):
+            with autocast(self.amp, device):
                 prob = video.step(
                     frames[index].to(device, non_blocking=True),
                     None if annotation is None else annotation.to(device),
