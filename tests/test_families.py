@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -78,3 +80,19 @@ def test_standin_builds_the_asked_family(name):
     expected = standin_state_dict(family=name)
     assert list(network.state_dict()) == list(expected)
     assert all(torch.equal(value, expected[key]) for key, value in network.state_dict().items())
+
+
+@pytest.mark.parametrize(("model", "mode"), [("stcn", "BICUBIC"), ("xmem", "BILINEAR")])
+def test_frames_are_resized_as_each_models_evaluation_resizes_them(model, mode, video):
+    """STCN's evaluation: Resize(480, BICUBIC); XMem's eval.py: Resize(size, BILINEAR) (tensors,
+    no antialias at the time); the settings say which, and no config key can change it."""
+    from torchvision.transforms import InterpolationMode, Resize
+
+    from ttvos.data.io import normalize_frame
+
+    settings = MODELS[model].inference()
+    assert "interpolation" not in {field.name for field in dataclasses.fields(settings)}
+    loaded = load_video(video.video, 48, interpolation=settings.interpolation)
+    reference = Resize(48, interpolation=getattr(InterpolationMode, mode), antialias=False)
+    expected = reference(normalize_frame(loaded.frames.raw(1)))
+    torch.testing.assert_close(loaded.frames[1], expected, rtol=0, atol=1e-5)

@@ -15,7 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
 import yaml
 
@@ -57,6 +57,7 @@ class InferenceConfig:
     # Antialias frames when resizing them to the resolution (bicubic): torchvision >= 0.17's tensor
     # Resize does; the paper's code ran with torchvision <= 0.16, whose tensor Resize did not.
     antialias: bool = False
+    interpolation: ClassVar[str] = "bicubic"  # frames are resized as STCN's evaluation does (not a key)
     # Keep at most this many memory frames besides the annotated ones (the newest; None = all, as the
     # reference): memory stops growing with the video's length (docs/performance.md).
     max_memory_frames: int | None = None
@@ -87,6 +88,7 @@ class XMemInferenceConfig:
     max_long_term_elements: int = 10000  # LT_max: least-used long-term elements are removed beyond it
     resolution: int | None = 480  # shorter side the network runs at (XMem's --size); None = input size
     antialias: bool = False  # antialias frames when resizing them (see InferenceConfig.antialias)
+    interpolation: ClassVar[str] = "bilinear"  # frames are resized as XMem's eval.py does (not a key)
 
     def problems(self) -> list[str]:
         """One-line descriptions of the values XMem cannot run with (empty when all are valid)."""

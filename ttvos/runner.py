@@ -370,7 +370,10 @@ class Runner:
         model = self._model(config)
         directory = self._prepare(item)
         timings = {"start": time.perf_counter()}
-        loaded = load_video(video, config.inference.resolution, antialias=config.inference.antialias)
+        settings = config.inference
+        loaded = load_video(
+            video, settings.resolution, antialias=settings.antialias, interpolation=settings.interpolation
+        )
         logger.debug(
             "%s: %d frames of %s, working size %s, %d objects, %d TTT steps",
             video.name,

@@ -81,16 +81,19 @@ def working_size(height: int, width: int, resolution: int | None) -> tuple[int, 
     return int(resolution * height / width), resolution
 
 
-def resize_frame(image: Tensor, size: tuple[int, int], *, antialias: bool = False) -> Tensor:
+def resize_frame(
+    image: Tensor, size: tuple[int, int], *, antialias: bool = False, interpolation: str = "bicubic"
+) -> Tensor:
     """Bicubic resize of a normalised frame ``3*H*W``: what torchvision's ``Resize(480, BICUBIC)``,
     which the reference applies to float tensors, computes. Its tensor path did not antialias up
-    to torchvision 0.16 (the paper's time; ``antialias=False``) and does from 0.17 on."""
+    to torchvision 0.16 (the paper's time; ``antialias=False``) and does from 0.17 on. XMem's
+    evaluation resizes the same way, but bilinearly (``interpolation="bilinear"``)."""
     if tuple(image.shape[-2:]) == tuple(size):
         return image
     import torch
 
     resized = torch.nn.functional.interpolate(
-        image[None], size=size, mode="bicubic", align_corners=False, antialias=antialias
+        image[None], size=size, mode=interpolation, align_corners=False, antialias=antialias
     )
     return resized[0]
 

@@ -96,11 +96,13 @@ class FrameSequence:
         size: tuple[int, int],
         *,
         antialias: bool = False,
+        interpolation: str = "bicubic",
     ) -> None:
         self.paths = paths
         self.original_size = original_size
         self.size = size
         self.antialias = antialias
+        self.interpolation = interpolation  # bicubic (STCN's evaluation) or bilinear (XMem's)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -116,7 +118,46 @@ class FrameSequence:
         return frame
 
     def __getitem__(self, index: int) -> Tensor:
-        return resize_frame(normalize_frame(self.raw(index)), self.size, antialias=self.antialias)
+        frame = normalize_frame(self.raw(index))
+        return resize_frame(frame, self.size, antialias=self.antialias, interpolation=self.interpolation)
+
+
+class CachedFrames(FrameSequence):
+    """A :class:`FrameSequence` that keeps what it read: test-time training reads the same frames at
+    every pseudo-mask refresh (tt-MCC: ~11 inferences per video) and for every training sequence.
+
+    Frames are kept (stored and normalised forms) until ``max_bytes`` are held; later frames are
+    read from disk each time. The tensors handed out are shared: callers must not modify them.
+    """
+
+    def __init__(self, frames: FrameSequence, max_bytes: int = 2 << 30) -> None:
+        vars(self).update(vars(frames))  # the same files, sizes and resizing options
+        self.max_bytes = max_bytes
+        self._held = 0
+        self._raw: dict[int, np.ndarray] = {}
+        self._normalised: dict[int, Tensor] = {}
+
+    def raw(self, index: int) -> np.ndarray:
+        if index not in self._raw:
+            frame = super().raw(index)
+            if not self._keep(frame.nbytes):
+                return frame
+            self._raw[index] = frame
+        return self._raw[index]
+
+    def __getitem__(self, index: int) -> Tensor:
+        if index not in self._normalised:
+            frame = super().__getitem__(index)
+            if not self._keep(frame.nbytes):
+                return frame
+            self._normalised[index] = frame
+        return self._normalised[index]
+
+    def _keep(self, nbytes: int) -> bool:
+        if self._held + nbytes > self.max_bytes:
+            return False
+        self._held += nbytes
+        return True
 
 
 @dataclass
@@ -143,11 +184,13 @@ class LoadedVideo:
         return lookup[labels]
 
 
-def load_video(video: VOSVideo, resolution: int | None, *, antialias: bool = False) -> LoadedVideo:
+def load_video(
+    video: VOSVideo, resolution: int | None, *, antialias: bool = False, interpolation: str = "bicubic"
+) -> LoadedVideo:
     """Read the annotations, check them against the frames, and set up lazy frame loading.
 
-    ``resolution``: shorter side the network runs at (``None`` = native size); ``antialias``: see
-    :func:`~ttvos.data.io.resize_frame`.
+    ``resolution``: shorter side the network runs at (``None`` = native size); ``antialias`` and
+    ``interpolation``: see :func:`~ttvos.data.io.resize_frame`.
     """
     if not video.frames:
         raise DataError(f"{video.name}: the video has no frames")
@@ -184,5 +227,7 @@ def load_video(video: VOSVideo, resolution: int | None, *, antialias: bool = Fal
     import torch  # here, not at the top: the evaluation imports this package without torch
 
     annotations = {t: resize_labels(torch.from_numpy(lookup[mask]), size) for t, mask in masks.items()}
-    frames = FrameSequence(video.frames, original_size, size, antialias=antialias)
+    frames = FrameSequence(
+        video.frames, original_size, size, antialias=antialias, interpolation=interpolation
+    )
     return LoadedVideo(video, frames, annotations, object_ids)
