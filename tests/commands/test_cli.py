@@ -38,42 +38,39 @@ def test_version():
     assert result.output.strip() == f"ttvos {__version__}"
 
 
-def test_demo_runs_the_whole_pipeline(tmp_path):
-    args = [
-        "demo",
-        "--output",
-        str(tmp_path),
-        "--frames",
-        "4",
-        "--height",
-        "32",
-        "--width",
-        "48",
-        "--device",
-        "cpu",
-    ]
-    result = runner.invoke(app, [*args, "--quiet"])
+def test_reduced_demo_runs_the_paper_experiment_in_miniature(tmp_path):
+    """``ttvos demo --quick``: 2 short videos, 1 corruption at 1 level, a 1-round tt-MCC, 1 seed."""
+    result = runner.invoke(app, ["demo", "--quick", "--output", str(tmp_path), "--device", "cpu", "--quiet"])
     assert result.exit_code == 0, result.output
-    results = tmp_path / "results" / "davis"
-    for config in ("stcn", "stcn_mcc_demo"):
-        masks = sorted((results / config / "seed1" / "blobs-a").glob("*.png"))
-        assert [p.name for p in masks] == [f"{t:05d}.png" for t in range(4)]
-        assert (results / config / "seed1" / "global_results-val.csv").is_file()
-    first_gt = (
-        tmp_path / "data" / "DAVIS" / "2017" / "trainval" / "Annotations" / "480p" / "blobs-a" / "00000.png"
-    )
-    with (
-        Image.open(results / "stcn" / "seed1" / "blobs-a" / "00000.png") as first,
-        Image.open(first_gt) as gt,
-    ):
-        assert first.mode == "P" and first.size == (48, 32)
-        assert np.array_equal(np.array(first), np.array(gt))  # frame 0 reproduces its annotation
-    assert "stcn_mcc" in result.output and "J&F (%)" in result.output  # the evaluation table
+    data = tmp_path / "data"
+    truth = data / "DAVIS" / "2017" / "trainval" / "Annotations" / "480p" / "scene00"
+    assert len(list(truth.glob("*.png"))) == 6  # ground truth of every frame
+    assert len(list((data / "DAVIS-C" / "med" / "gaussian_noise" / "scene00").glob("*.jpg"))) == 6
+    for run in ("davis", "davis-c/gaussian_noise/med"):
+        for config in ("tiny", "tiny_mcc"):
+            folder = tmp_path / "results" / run / config / "seed1"
+            assert sorted(p.name for p in (folder / "scene01").glob("*.png")) == [
+                f"{t:05d}.png" for t in range(6)
+            ]
+            assert (folder / "global_results-val.csv").is_file()
+    with Image.open(tmp_path / "results" / "davis" / "tiny" / "seed1" / "scene00" / "00000.png") as first:
+        with Image.open(truth / "00000.png") as gt:
+            assert first.mode == "P" and np.array_equal(np.array(first), np.array(gt))  # frame 0 = annotation
+    assert "tiny_mcc" in result.output and "J&F (%)" in result.output and "Δ J&F" in result.output
+    for image in ("jf.png", "before_after.png"):
+        with Image.open(tmp_path / image) as picture:
+            assert picture.width > 100
+
+
+def test_demo_refuses_unknown_losses(tmp_path):
+    result = runner.invoke(app, ["demo", "--quick", "--losses", "mcc,xyz", "--output", str(tmp_path)])
+    assert result.exit_code == 1 and "--losses mcc,xyz" in result.output
+    assert not (tmp_path / "data").exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_unavailable_device_is_a_one_line_error(tmp_path):
-    result = runner.invoke(app, ["demo", "--output", str(tmp_path), "--frames", "3", "--device", "cuda"])
+    result = runner.invoke(app, ["demo", "--quick", "--output", str(tmp_path), "--device", "cuda"])
     assert result.exit_code == 1
     assert "error: --device cuda: no CUDA GPU" in result.output
     assert "Traceback" not in result.output
