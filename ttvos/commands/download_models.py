@@ -1,4 +1,4 @@
-"""``ttvos download-models``: fetch the released STCN checkpoints into the weights cache."""
+"""``ttvos download-models``: fetch the released STCN and XMem checkpoints into the weights cache."""
 
 from __future__ import annotations
 
@@ -88,7 +88,8 @@ def download_models(
     names: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Models to fetch (default: stcn, stcn_s01, stcn_s0; also stcn_s03). `--list` shows them all."
+            help="Models to fetch (default: stcn, stcn_s01, stcn_s0; also stcn_s03, xmem, xmem_s012, "
+            "xmem_s2). `--list` shows them all."
         ),
     ] = None,
     folder: Annotated[
@@ -114,11 +115,11 @@ def download_models(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Download the official STCN checkpoints: resumable, retried, checked before they are used.
+    """Download the official STCN and XMem checkpoints: resumable, retried, checked before use.
 
     Each model has sources in priority order (GitHub release, Google Drive, OneDrive); the next is
-    tried when one fails. With no published checksum, a download must load as an STCN checkpoint,
-    and its SHA-256 is pinned beside it (<file>.sha256) and checked on every later use.
+    tried when one fails. With no published checksum, a download must load into its network (STCN
+    or XMem), and its SHA-256 is pinned beside it (<file>.sha256) and checked on every later use.
     """
     setup_logging(verbose=verbose, quiet=quiet)
     with user_errors():

@@ -86,8 +86,8 @@ def run(
     weights: Annotated[
         str | None,
         typer.Option(
-            help="Override the config's weights: stcn, stcn_s01, stcn_s0, standin (untrained, for "
-            "trials) or a .pth path.",
+            help="Override the config's weights: stcn, stcn_s01, stcn_s0 (STCN configs), xmem, xmem_s012, "
+            "xmem_s2 (XMem configs), standin (untrained, of the config's model, for trials) or a .pth path.",
             rich_help_panel=_MODEL,
         ),
     ] = None,
@@ -132,7 +132,7 @@ def run(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Segment every video of a dataset, adapting STCN to each video first (test-time training).
+    """Segment every video of a dataset with STCN or XMem, adapting it to each video first (TTT).
 
     Masks go to OUTPUT/<dataset>/<config>/seed<N>/<video>/<frame>.png (DAVIS-C:
     OUTPUT/davis-c/<corruption>/<level>/<config>/...), the official results layout, with
