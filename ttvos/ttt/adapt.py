@@ -12,12 +12,19 @@ The frames of the training sequences are drawn at random, or replayed (``draws``
 run recorded in its logs or those the reference drew (``shared/golden/replay``).
 
 The reference also refreshes the pseudo-masks before the very first stage, with weights that are
-still the pretrained ones: that inference repeats step 1 exactly, so it is skipped here.
+still the pretrained ones: that inference repeats step 1 exactly, so it is skipped here. Each
+pseudo-mask inference stops at the last frame the sampler can use (:func:`sampled_horizon`), and the
+frames read are kept in memory for the whole adaptation: the same numbers, less work.
+
+The ``fast`` schedule (``ttt.schedule: fast``, the ``*_fast`` configs) keeps the losses, sampler and
+refreshes, but one Adam optimiser runs through the whole adaptation (its moment estimates carry
+over the rounds instead of restarting every round), and tt-MCC refreshes its pseudo-masks once per
+round rather than once per stage: the configs then take fewer, larger steps (docs/ttt.md).
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import hashlib
 import random
 from collections.abc import Iterator
@@ -28,7 +35,8 @@ import torch
 from torch import nn
 
 from ttvos.config import Config, TTTConfig
-from ttvos.data.video import LoadedVideo
+from ttvos.data.video import CachedFrames, LoadedVideo
+from ttvos.inference.precision import autocast, needs_grad_scaling
 from ttvos.inference.segment import segment_video
 from ttvos.ttt.freezing import apply_freezing, trainable_parameters
 from ttvos.ttt.losses import LOSSES, TrainingSample
@@ -81,15 +89,33 @@ def seed_everything(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def pseudo_masks(network: nn.Module, video: LoadedVideo, config: Config) -> list[np.ndarray]:
+def pseudo_masks(
+    network: nn.Module, video: LoadedVideo, config: Config, *, until: int | None = None
+) -> list[np.ndarray]:
     """Current predictions of every frame: ``H*W`` uint8 contiguous ids at the original size.
 
-    Frames before the first annotated one are all background (they are never trained on).
+    Frames before the first annotated one are all background (they are never trained on), and so
+    are the frames after ``until`` (not computed: the sampler never reads them).
     """
     masks = [np.zeros(video.frames.original_size, dtype=np.uint8) for _ in range(len(video.frames))]
-    for mask in segment_video(network, video, config.inference, amp=config.amp):
+    for mask in segment_video(network, video, config.inference, amp=config.amp, until=until):
         masks[mask.index] = mask.labels
     return masks
+
+
+def sampled_horizon(ttt: TTTConfig, annotated: list[int], draws: FrameDraws) -> int | None:
+    """The last frame whose pseudo-mask can change a training sequence (``None``: any frame).
+
+    A sequence starts at an annotated frame and each next frame is at most ``max_jump`` further,
+    so tt-MCC (which checks its last frame's objects) reads frames up to ``(seq_len - 1) *
+    max_jump`` after the last annotated one; tt-AE and tt-Ent read only the annotated frames' masks.
+    Replayed draws may name any frame.
+    """
+    if not isinstance(draws, RandomDraws):
+        return None
+    if ttt.loss != "mcc":
+        return max(annotated)
+    return max(annotated) + max((seq_len - 1) * max_jump for max_jump, seq_len in ttt.stages())
 
 
 class TestTimeTrainer:
@@ -133,20 +159,24 @@ class TestTimeTrainer:
         annotated = sorted(video.annotations)
         draws = draws or RandomDraws()
         draws.start(len(video.frames), annotated, sequence_lengths(ttt))
+        until = None if trace is not None else sampled_horizon(ttt, annotated, draws)
+        video = dataclasses.replace(video, frames=CachedFrames(video.frames))
         this_seed = video_seed(seed, video.video.name)
         rng = seed_everything(this_seed)
         apply_freezing(self.network, ttt.frozen)
         parameters = trainable_parameters(self.network)
         device = next(self.network.parameters()).device
-        use_amp = config.amp and device.type == "cuda"
+        fast = ttt.schedule == "fast"
         loss_function = LOSSES[ttt.loss]
-        masks = pseudo_masks(self.network, video, config)
+        masks = pseudo_masks(self.network, video, config, until=until)
         if trace is not None:
             trace.pseudo_masks.append(masks)
+        optimizer: torch.optim.Adam | None = None
         for jump_step in range(ttt.jump_steps):
             for stage, (max_jump, seq_len) in enumerate(ttt.stages()):
-                if ttt.loss == "mcc" and (jump_step, stage) != (0, 0):
-                    masks = pseudo_masks(self.network, video, config)
+                refresh = stage == 0 if fast else True
+                if ttt.loss == "mcc" and refresh and (jump_step, stage) != (0, 0):
+                    masks = pseudo_masks(self.network, video, config, until=until)
                     if trace is not None:
                         trace.pseudo_masks.append(masks)
                 sampler = SequenceSampler(
@@ -159,8 +189,9 @@ class TestTimeTrainer:
                     draws=draws,
                     seed=(this_seed, jump_step, stage),
                 )
-                optimizer = torch.optim.Adam(parameters, lr=ttt.lr, weight_decay=ttt.weight_decay)
-                scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+                if optimizer is None or not fast:
+                    optimizer = torch.optim.Adam(parameters, lr=ttt.lr, weight_decay=ttt.weight_decay)
+                    scaler = torch.amp.GradScaler(device.type, enabled=needs_grad_scaling(config.amp, device))
                 for iteration in range(ttt.iters_per_jump):
                     optimizer.zero_grad(set_to_none=True)
                     total, frames, drawn = 0.0, [], []
@@ -171,7 +202,7 @@ class TestTimeTrainer:
                             continue
                         if trace is not None:
                             trace.samples.append(sample)
-                        with _autocast(use_amp):
+                        with autocast(config.amp, device):
                             loss = loss_function(self.network, sample.to(device)).loss / ttt.batch_size
                         scaler.scale(loss).backward()
                         total += float(loss.detach())
@@ -181,7 +212,3 @@ class TestTimeTrainer:
                         scaler.update()
                     yield StepLog(jump_step, stage, iteration, total, tuple(frames), tuple(drawn))
         self.network.requires_grad_(False)
-
-
-def _autocast(enabled: bool) -> contextlib.AbstractContextManager[None]:
-    return torch.autocast("cuda", dtype=torch.float16) if enabled else contextlib.nullcontext()
