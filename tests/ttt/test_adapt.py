@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from ttvos.families import FAMILIES
 from ttvos.inference.segment import segment_video
 from ttvos.model import load_stcn
 from ttvos.ttt import TestTimeTrainer, video_seed
@@ -62,12 +63,22 @@ def test_decoder_frozen_with_dec_option(tiny_videos, standin_checkpoint):
     assert all(torch.equal(v, decoder[k]) for k, v in network.decoder.state_dict().items())
 
 
-def test_every_video_starts_from_the_pretrained_weights(tiny_videos, standin_checkpoint):
-    config = tiny_config("stcn_ae")
-    trainer = TestTimeTrainer(load_stcn(standin_checkpoint))
+CHECKPOINTS = {"stcn": "standin_checkpoint", "xmem": "xmem_checkpoint"}  # a model's test weights
+
+
+def trainer_for(config, request) -> TestTimeTrainer:
+    """A trainer holding a fresh network of the config's model (the golden STCN, a tiny XMem)."""
+    checkpoint = request.getfixturevalue(CHECKPOINTS[config.model])
+    return TestTimeTrainer(FAMILIES[config.model].build(checkpoint))
+
+
+@pytest.mark.parametrize("config_name", ["stcn_ae", "xmem_mcc"])
+def test_every_video_starts_from_the_pretrained_weights(config_name, tiny_videos, request):
+    config = tiny_config(config_name)
+    trainer = trainer_for(config, request)
     adapt_and_segment(trainer, config, tiny_videos[0], seed=5)  # adapts the network to video 0 ...
     after_other, masks_after_other = adapt_and_segment(trainer, config, tiny_videos[1], seed=5)
-    fresh = TestTimeTrainer(load_stcn(standin_checkpoint))
+    fresh = trainer_for(config, request)
     alone, masks_alone = adapt_and_segment(fresh, config, tiny_videos[1], seed=5)  # ... which must not leak
     assert [log.loss for log in after_other] == [log.loss for log in alone]
     assert all(np.array_equal(a, b) for a, b in zip(masks_after_other, masks_alone, strict=True))
@@ -76,9 +87,10 @@ def test_every_video_starts_from_the_pretrained_weights(tiny_videos, standin_che
     assert all(torch.equal(v, pretrained[k]) for k, v in trainer.network.state_dict().items())
 
 
-def test_same_seed_same_masks_other_seed_other_samples(tiny_videos, standin_checkpoint):
-    config = tiny_config("stcn_ent", **{"ttt.iters_per_jump": 4})
-    trainer = TestTimeTrainer(load_stcn(standin_checkpoint))
+@pytest.mark.parametrize("config_name", ["stcn_ent", "xmem_ent"])
+def test_same_seed_same_masks_other_seed_other_samples(config_name, tiny_videos, request):
+    config = tiny_config(config_name, **{"ttt.iters_per_jump": 4})
+    trainer = trainer_for(config, request)
     logs_a, masks_a = adapt_and_segment(trainer, config, tiny_videos[0], seed=7)
     logs_b, masks_b = adapt_and_segment(trainer, config, tiny_videos[0], seed=7)
     assert [log.frames for log in logs_a] == [log.frames for log in logs_b]
