@@ -112,6 +112,25 @@ def _stcn_reconstruct(network: STCN, image: Tensor, masks: Tensor, others: Tenso
     return aggregate_objects(torch.sigmoid(network.decode(values, features)))
 
 
+_STCN_FREEZING = {
+    "enc": ("key_encoder", "value_encoder"),
+    "dec": ("decoder",),
+    "all_keys": ("key_encoder", "key_proj", "key_comp"),
+    "key_enc": ("key_encoder",),
+    "val_enc": ("value_encoder",),
+    "key_proj": ("key_proj",),
+    "key_comp": ("key_comp",),
+    "net": ("*",),
+}
+# XMem's modules of the same names (value_encoder includes the hidden reinforcer, decoder the
+# hidden updater, key_proj the shrinkage and selection heads); it has no key_comp, since its
+# decoder reads f16 directly.
+_XMEM_FREEZING = {
+    option: tuple(name for name in names if name != "key_comp")
+    for option, names in _STCN_FREEZING.items()
+    if option != "key_comp"
+}
+
 FAMILIES: dict[ModelName, ModelFamily] = {
     "stcn": ModelFamily(
         name="stcn",
@@ -120,16 +139,7 @@ FAMILIES: dict[ModelName, ModelFamily] = {
         load=load_stcn,
         make_engine=_stcn_engine,
         passes=TrainingPasses(_stcn_encode, KeyFeatures.flip, propagate, _stcn_reconstruct),
-        freezing={
-            "enc": ("key_encoder", "value_encoder"),
-            "dec": ("decoder",),
-            "all_keys": ("key_encoder", "key_proj", "key_comp"),
-            "key_enc": ("key_encoder",),
-            "val_enc": ("value_encoder",),
-            "key_proj": ("key_proj",),
-            "key_comp": ("key_comp",),
-            "net": ("*",),
-        },
+        freezing=_STCN_FREEZING,
     ),
     "xmem": ModelFamily(
         name="xmem",
@@ -140,17 +150,7 @@ FAMILIES: dict[ModelName, ModelFamily] = {
         passes=TrainingPasses(
             xmem_training.encode, xmem_training.reverse, xmem_training.propagate, xmem_training.reconstruct
         ),
-        # value_encoder includes the hidden reinforcer (deep update), decoder the hidden updater;
-        # key_proj includes the shrinkage and selection heads; there is no key_comp.
-        freezing={
-            "enc": ("key_encoder", "value_encoder"),
-            "dec": ("decoder",),
-            "all_keys": ("key_encoder", "key_proj"),
-            "key_enc": ("key_encoder",),
-            "val_enc": ("value_encoder",),
-            "key_proj": ("key_proj",),
-            "net": ("*",),
-        },
+        freezing=_XMEM_FREEZING,
     ),
 }
 
