@@ -96,3 +96,15 @@ def test_frames_are_resized_as_each_models_evaluation_resizes_them(model, mode, 
     reference = Resize(48, interpolation=getattr(InterpolationMode, mode), antialias=False)
     expected = reference(normalize_frame(loaded.frames.raw(1)))
     torch.testing.assert_close(loaded.frames[1], expected, rtol=0, atol=1e-5)
+
+
+def test_every_inference_option_reaches_the_engine(standin_network, xmem):
+    """A key of the inference section that the engine never sees would be silently ignored."""
+    settings = InferenceConfig(top_k=3, mem_every=2, include_last=True, max_memory_frames=4)
+    engine = FAMILIES["stcn"].engine(standin_network, settings)
+    frame_loading = {"resolution", "antialias"}  # read by load_video, not by the engine
+    for field in dataclasses.fields(settings):
+        if field.name not in frame_loading:
+            assert getattr(engine, field.name) == getattr(settings, field.name), field.name
+    xmem_settings = XMemInferenceConfig(top_k=3, deep_update_every=2)
+    assert FAMILIES["xmem"].engine(xmem, xmem_settings).config is xmem_settings

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from ttvos.config import MODELS, InferenceConfig, InferenceSettings, ModelName, XMemInferenceConfig
+from ttvos.inference.precision import Amp
 from ttvos.inference.propagation import FramePrediction, InferenceCore
 from ttvos.inference.xmem_propagation import XMemInferenceCore
 from ttvos.model import xmem_training
@@ -68,7 +69,7 @@ class ModelFamily:
     label: str  # its name in messages
     network: type[nn.Module]
     load: Callable[[Checkpoint, torch.device | str], nn.Module]  # checkpoint, device -> eval-mode network
-    make_engine: Callable[[Any, Any, bool], PropagationEngine]  # network, settings, amp
+    make_engine: Callable[[Any, Any, Amp], PropagationEngine]  # network, settings, amp
     passes: TrainingPasses
     freezing: Mapping[str, tuple[str, ...]]  # module freezing option -> its submodules ("*": all)
 
@@ -77,7 +78,7 @@ class ModelFamily:
         return self.load(standin_state_dict(family=self.name) if checkpoint is None else checkpoint, device)
 
     def engine(
-        self, network: nn.Module, settings: InferenceSettings | None = None, *, amp: bool = False
+        self, network: nn.Module, settings: InferenceSettings | None = None, *, amp: Amp = False
     ) -> PropagationEngine:
         """The video engine running ``network`` with ``settings`` (default: the model's defaults)."""
         expected = MODELS[self.name].inference
@@ -87,17 +88,18 @@ class ModelFamily:
         return self.make_engine(network, settings, amp)
 
 
-def _stcn_engine(network: STCN, settings: InferenceConfig, amp: bool) -> InferenceCore:
+def _stcn_engine(network: STCN, settings: InferenceConfig, amp: Amp) -> InferenceCore:
     return InferenceCore(
         network,
         top_k=settings.top_k,
         mem_every=settings.mem_every,
         include_last=settings.include_last,
         amp=amp,
+        max_memory_frames=settings.max_memory_frames,
     )
 
 
-def _xmem_engine(network: XMem, settings: XMemInferenceConfig, amp: bool) -> XMemInferenceCore:
+def _xmem_engine(network: XMem, settings: XMemInferenceConfig, amp: Amp) -> XMemInferenceCore:
     return XMemInferenceCore(network, settings, amp=amp)
 
 
