@@ -13,29 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ttvos import corruptions
 from ttvos.data.io import FRAME_SUFFIXES, DataError, list_frames
 from ttvos.data.video import VOSVideo
 from ttvos.paths import user_folder
 
 DatasetName = Literal["davis", "davis-testdev", "davis-c", "youtube", "mose", "folder"]
 DATASETS: tuple[str, ...] = ("davis", "davis-testdev", "davis-c", "youtube", "mose", "folder")
-CORRUPTIONS: tuple[str, ...] = (
-    "gaussian_noise",
-    "contrast",
-    "brightness",
-    "saturate",
-    "glass_blur",
-    "defocus_blur",
-    "pixelate",
-    "cartoon",
-    "motion_blur",
-    "crf_compression",
-    "style1",
-    "style2",
-    "style3",
-    "style4",
-)
-LEVELS: tuple[str, ...] = ("low", "med", "high")
+CORRUPTIONS: tuple[str, ...] = tuple(corruptions.CORRUPTIONS)  # DAVIS-C's 14 types, in its order
+LEVELS: tuple[str, ...] = corruptions.LEVELS
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
 
