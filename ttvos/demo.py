@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ttvos.config import load_config, replace, save_config
 from ttvos.corruptions.tree import CorruptRequest, OutputWritten, prepare_corruption, run_plan
@@ -91,26 +92,29 @@ def write_benchmark(root: Path, plan: DemoPlan) -> Iterator[OutputWritten]:
 
 
 def demo_requests(output: Path, plan: DemoPlan, device: str) -> list[SweepRequest]:
-    """The two sweeps (clean DAVIS, shifted DAVIS-C) over the configs and seeds of ``plan``."""
-    configs = []
+    """The sweeps over the clean DAVIS set and the shifted DAVIS-C sets: the baseline once (it has
+    nothing random: every seed would give the same masks), each TTT config for every seed of ``plan``."""
+    baseline, adapted = [], []
     for name in plan.configs:
         config = replace(load_config(name), "demo", **plan.overrides)
         if config.ttt.enabled:
             config = replace(config, "demo", **plan.ttt_overrides)
-        configs.append(str(save_config(config, output / "configs" / f"{name}.yaml", force=True)))
-    common = dict(
-        configs=configs,
-        output=output / "results",
-        data_root=output / "data",
-        seeds=list(plan.seeds),
-        device=device,
-        overwrite=True,
-    )
+        path = str(save_config(config, output / "configs" / f"{name}.yaml", force=True))
+        (adapted if config.ttt.enabled else baseline).append(path)
     shifted = [f"{corruption}/{level}" for corruption in plan.corruptions for level in plan.levels]
+    common = dict(output=output / "results", data_root=output / "data", device=device, overwrite=True)
     return [
-        SweepRequest(dataset="davis", **common),  # type: ignore[arg-type]
-        SweepRequest(dataset="davis-c", corruptions=shifted, **common),  # type: ignore[arg-type]
+        SweepRequest(configs=configs, seeds=list(seeds), dataset=dataset, corruptions=corruptions, **common)
+        for dataset, corruptions in (("davis", []), ("davis-c", shifted))
+        for configs, seeds in ((baseline, plan.seeds[:1]), (adapted, plan.seeds))
     ]
+
+
+def use_one_thread(device: torch.device) -> None:
+    """One intra-op thread on the CPU: the tiny network's operations are too small to split, and
+    extra threads make it many times slower on a busy machine (docs/demo.md)."""
+    if device.type == "cpu":
+        torch.set_num_threads(1)
 
 
 def before_after_sheet(output: Path, plan: DemoPlan, *, frames: int = 5) -> Path:

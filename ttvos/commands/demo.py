@@ -42,12 +42,12 @@ def demo(
     """
     setup_logging(verbose=verbose, quiet=quiet)
     with user_errors():
-        from ttvos.demo import before_after_sheet, demo_plan, demo_requests, write_benchmark
+        from ttvos.demo import before_after_sheet, demo_plan, demo_requests, use_one_thread, write_benchmark
         from ttvos.device import resolve_device
         from ttvos.sweep import prepare_sweep
 
         plan = demo_plan(losses, quick=quick)
-        resolve_device(device)  # an unusable device stops the demo before anything is written
+        use_one_thread(resolve_device(device))  # an unusable device stops the demo before anything is written
         with make_progress(quiet=quiet) as progress:
             task = progress.add_task("generating the test videos", total=None)
             for _ in write_benchmark(output / "data", plan):
