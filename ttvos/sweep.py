@@ -75,16 +75,19 @@ def _configs(names: list[str], weights: str | None, resolution: str | None, amp:
 
 
 def _what_runs_on(device: torch.device, configs: list[Config]) -> list[Config]:
-    """Mixed precision exists on CUDA only: elsewhere the configs run (and are recorded) without it."""
-    if device.type == "cuda" or not any(config.amp for config in configs):
+    """The configs as they will run: an ``amp`` the device does not compute (``true`` off CUDA, a
+    half dtype without native support) runs, and is recorded, in full precision."""
+    from ttvos.inference.precision import autocast_dtype
+
+    full = {c.name for c in configs if c.amp is not False and autocast_dtype(c.amp, device) is None}
+    if not full:
         return configs
-    names = ", ".join(config.name for config in configs if config.amp)
     logger.warning(
-        "amp (mixed precision) is CUDA only: %s run in full precision on %s, recorded as amp: false",
-        names,
+        "amp (mixed precision) does not run on %s: %s run in full precision, recorded as amp: false",
         device,
+        ", ".join(sorted(full)),
     )
-    return [replace(config, "amp on " + device.type, amp=False) for config in configs]
+    return [replace(c, f"amp on {device.type}", amp=False) if c.name in full else c for c in configs]
 
 
 def _check_output(output: Path) -> None:
