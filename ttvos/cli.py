@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ttvos import __version__
-from ttvos.commands import config, corrupt, demo, download_models, evaluate, prepare_data, run, train
+from ttvos.commands import bench, config, corrupt, demo, download_models, evaluate, prepare_data, run, train
 
 app = typer.Typer(
     name="ttvos",
@@ -24,6 +24,7 @@ app.command("download-models")(download_models.download_models)
 app.command("prepare-data")(prepare_data.prepare_data)
 app.command("demo")(demo.demo)
 app.command("train")(train.train)
+app.command("bench")(bench.bench)
 app.add_typer(config.app, name="config")
 
 

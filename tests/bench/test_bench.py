@@ -1,0 +1,143 @@
+"""ttvos bench: the options, the configs each variant runs, and whole runs through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ttvos.bench import BenchSpec, Variant, build_spec, named_variant
+from ttvos.cli import app
+from ttvos.config import config_to_dict, load_config, replace
+from ttvos.errors import UserError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def spec_from(**changes) -> BenchSpec:
+    options = dict(
+        model="tiny",
+        weights=None,
+        size="32x48",
+        frames=4,
+        objects=2,
+        measure="inference",
+        losses="mcc",
+        variants="faithful",
+        baseline=None,
+        video_steps=None,
+        cap=8,
+        lengths="50,200",
+        repeats=1,
+        warmup=0,
+        threads=1,
+        seed=1,
+        device="cpu",
+    )
+    return build_spec(**(options | changes))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"size": "32"}, "--size 32: expected HEIGHTxWIDTH"),
+        ({"size": "8x8"}, "--size must be at least 16x16"),
+        ({"variants": "faithful,turbo"}, "--variants faithful,turbo: use one or more of"),
+        ({"variants": "faithful,faithful"}, "names a variant twice"),
+        ({"measure": "speed"}, "--measure speed: use one or more of"),
+        ({"losses": "mcc,xyz"}, "--losses mcc,xyz"),
+        ({"video_steps": "2"}, "--video-steps 2: expected positive integers separated by 'x'"),
+        ({"lengths": "50,0"}, "--lengths 50,0"),
+        (
+            {"video_steps": "2x2", "variants": "faithful,fast", "measure": "video"},
+            "fast variant's steps are its",
+        ),
+        ({"baseline": Path("/")}, "not a ttvos source tree"),
+        ({"model": "huge"}, "--model huge: use full or tiny"),
+    ],
+)
+def test_bad_options_are_one_line_errors(changes, message):
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        spec_from(**changes)
+
+
+@pytest.mark.parametrize("model", ["full", "tiny"])
+@pytest.mark.parametrize("loss", ["mcc", "ae", "ent"])
+def test_each_variant_runs_the_bundled_config(model, loss):
+    """The worker applies the overrides to the paper's stcn_<loss>: that must give the bundled config."""
+    spec = BenchSpec(model=model)
+    prefix = "tiny" if model == "tiny" else "stcn"
+    for variant, name in (
+        (Variant("faithful"), f"{prefix}_{loss}"),
+        (Variant("fast", fast=True), f"{prefix}_{loss}_fast"),
+    ):
+        base, overrides = spec.config(loss, variant)
+        ran = config_to_dict(replace(load_config(base), **overrides))["ttt"]
+        bundled = config_to_dict(load_config(name))["ttt"]
+        assert {k: v for k, v in ran.items() if k != "resolution"} == {
+            k: v for k, v in bundled.items() if k != "resolution"
+        }
+        assert ran["resolution"] == "native"  # the network runs at the synthetic frames' size
+
+
+def test_variant_settings_and_shortened_schedules():
+    spec = BenchSpec(video_steps=(2, 3), variants=(Variant("faithful"), named_variant("bf16", cap=4)))
+    _, overrides = spec.config("mcc", named_variant("bf16", cap=4))
+    assert overrides["amp"] == "bfloat16" and (
+        overrides["ttt.jump_steps"],
+        overrides["ttt.iters_per_jump"],
+    ) == (2, 3)
+    _, capped = spec.config("mcc", named_variant("cap", cap=4))
+    assert capped["inference.max_memory_frames"] == 4
+
+
+def test_bench_runs_variants_side_by_side(tmp_path):
+    """Inference, one iteration and one adaptation of tt-AE, with this very source tree as a baseline
+    (a second engine in its own process), plus the profile tables."""
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench", "--model", "tiny", "--size", "32x48", "--frames", "4",
+            "--measure", "inference,iteration,video", "--losses", "ae", "--variants", "faithful",
+            "--baseline", str(REPO),
+            "--video-steps", "1x2", "--repeats", "2", "--warmup", "0", "--threads", "1", "--device", "cpu",
+            "--json", str(out), "--profile", "--quiet",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "ratios against baseline" in result.output and "profile: ae step" in result.output
+    report = json.loads(out.read_text())
+    rows = {(r["measurement"], r["case"], r["variant"]): r for r in report["rows"]}
+    assert set(rows) == {
+        (measurement, case, variant)
+        for measurement, case in (("inference", "video"), ("iteration", "ae"), ("video", "ae"))
+        for variant in ("baseline", "faithful")
+    }
+    for row in rows.values():
+        assert (
+            row["repeats"] == 2 and 0 < row["min_s"] <= row["median_s"] <= row["max_s"] and row["peak_mb"] > 0
+        )
+    assert rows["inference", "video", "baseline"]["speedup"] == 1.0
+    assert rows["inference", "video", "faithful"]["frames_per_s"] > 0
+    assert rows["video", "ae", "faithful"]["steps"] == 2
+    assert "Self CPU" in report["profile"]["inference"]
+
+
+def test_memory_measurement_per_length(tmp_path):
+    out = tmp_path / "memory.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench", "--model", "tiny", "--size", "32x48", "--measure", "memory", "--lengths", "6,12",
+            "--variants", "cap", "--cap", "1", "--threads", "1", "--device", "cpu",
+            "--json", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "memory growth, shortest to longest video, cap1" in result.output
+    report = json.loads(out.read_text())
+    assert {(r["case"], r["variant"]) for r in report["rows"]} == {(f"frames={n}", "cap1") for n in (6, 12)}
+    assert set(report["memory_growth"]) == {"cap1"}
