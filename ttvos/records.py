@@ -46,12 +46,14 @@ class RunRecord:
     versions: dict[str, str | None] = field(default_factory=dict)
     videos: list[str] = field(default_factory=list)  # every video of the source: a complete run has all
     notes: list[str] = field(default_factory=list)  # departures from the benchmark's setting (Dataset.notes)
+    replay_draws: str | None = None  # digest of the replayed frame draws (--replay-draws); None: random draws
     # Where and how it was (last) started; recorded, never compared:
     data_root: str | None = None
     inputs: dict[str, str] = field(default_factory=dict)  # --frames / --mask of your own videos
     device: str | None = None
     command: str | None = None  # the command line as typed
     date: str | None = None  # ISO 8601, UTC
+    how_to_replay: str | None = None  # what reproduces this run's masks from its own logs
 
     @property
     def config_name(self) -> str:
@@ -80,6 +82,7 @@ class RunRecord:
             "seed": self.seed,
             "config": self.config,
             "weights": self.model.get("sha256"),
+            "replay_draws": self.replay_draws,
         }
 
     def settings_digest(self) -> str:

@@ -262,11 +262,18 @@ class Runner:
             },
             videos=list(item.dataset.names),
             notes=list(item.dataset.notes),
+            replay_draws=None if self.replay is None or not target.config.ttt.enabled else self.replay.digest,
             data_root=self.provenance.data_root,
             inputs=self.provenance.inputs,
             device=str(self.device),
             command=self.provenance.command,
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            how_to_replay=(
+                f"the same ttvos run command with --replay-draws {target.directory(self.output).resolve()} "
+                "and another --output: same masks, byte for byte, on the same machine (docs/ttt.md)"
+                if target.config.ttt.enabled
+                else None
+            ),
         )
 
     def _prepare(self, item: WorkItem) -> Path:

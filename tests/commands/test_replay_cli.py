@@ -96,3 +96,19 @@ def test_a_folder_that_is_not_a_run_is_refused(data_root, configs, standin_check
         data_root, configs, standin_checkpoint, tmp_path / "out", "--replay-draws", str(tmp_path)
     )
     assert result.exit_code == 1 and "not a ttvos run folder" in result.output
+
+
+def test_replayed_draws_are_part_of_a_runs_settings(data_root, configs, standin_checkpoint, tmp_path):
+    """Replaying other draws into a folder of random-draw results must not pass those off as done."""
+    import yaml
+
+    original = tmp_path / "original"
+    assert run_mcc(data_root, configs, standin_checkpoint, original).exit_code == 0
+    record = yaml.safe_load((original.joinpath(*RUN_DIR) / "run.yaml").read_text())
+    assert record["replay_draws"] is None
+    assert f"--replay-draws {original.joinpath(*RUN_DIR).resolve()}" in record["how_to_replay"]
+    draws = tmp_path / "draws.json"
+    draws.write_text(json.dumps({"alpha": [[0, 1, 2], [0, 2, 3]]}))
+    result = run_mcc(data_root, configs, standin_checkpoint, original, "--replay-draws", str(draws))
+    assert result.exit_code == 1 and "replay_draws" in result.output
+    assert "1 skipped" not in result.output

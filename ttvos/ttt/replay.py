@@ -15,6 +15,7 @@ and augmentation included (with the same seed: see :mod:`ttvos.ttt.sampler`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,6 +92,14 @@ class ReplayFile:
     source: str  # as the user gave it, for messages
     path: Path  # absolute, for the records
     videos: dict[str, list[Draw]]
+
+    @property
+    def digest(self) -> str:
+        """A short hash of every draw: results depend on it, so a run records it among its settings."""
+        draws = {
+            video: [[list(d.frames), d.trial] for d in draws] for video, draws in sorted(self.videos.items())
+        }
+        return hashlib.sha256(json.dumps(draws, sort_keys=True).encode()).hexdigest()[:16]
 
     def for_video(self, video: str) -> ReplayedDraws:
         if video not in self.videos:
