@@ -208,7 +208,10 @@ def test_incomplete_runs_are_skipped_unless_allowed(tree):
 
 def test_pack_youtube_run(data_root, standin_checkpoint, tmp_path):
     ran = runner.invoke(
-        app, run_arguments(data_root, standin_checkpoint, tmp_path, "-d", "youtube", "-c", "stcn")
+        app,
+        run_arguments(
+            data_root, standin_checkpoint, tmp_path, "-d", "youtube", "-c", "stcn", "--resolution", "native"
+        ),
     )
     assert ran.exit_code == 0, ran.output
     run_dir = tmp_path / "youtube" / "stcn" / "seed1"
@@ -222,7 +225,10 @@ def test_pack_youtube_run(data_root, standin_checkpoint, tmp_path):
 
 def test_pack_refuses_incomplete_runs_unless_allowed(data_root, standin_checkpoint, tmp_path):
     ran = runner.invoke(
-        app, run_arguments(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
+        app,
+        run_arguments(
+            data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn", "--resolution", "native"
+        ),
     )
     assert ran.exit_code == 0, ran.output
     run_dir = tmp_path / "mose" / "stcn" / "seed1"
