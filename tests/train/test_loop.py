@@ -64,3 +64,14 @@ def test_other_settings_in_the_same_folder_are_refused(tmp_path):
         Trainer(TrainRequest(replace(SMALL, lr=1e-4), tmp_path), CPU)
     restarted = Trainer(TrainRequest(replace(SMALL, lr=1e-4), tmp_path), CPU, overwrite=True)
     assert restarted.iteration == 0 and not (tmp_path / STATE_FILE).exists()
+
+
+def test_a_failed_start_writes_nothing(tmp_path):
+    """A wrong --data-root is a one-line error and leaves no run behind to block the corrected command."""
+    davis = replace(SMALL, source="davis")
+    with pytest.raises(UserError, match="DAVIS-2017 trainval not found"):
+        Trainer(TrainRequest(davis, tmp_path / "run", data_root=tmp_path / "missing"), CPU)
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(UserError, match="not a folder"):
+        Trainer(TrainRequest(SMALL, tmp_path / "file"), CPU)

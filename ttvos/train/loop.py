@@ -107,6 +107,7 @@ class Trainer:
         )
         self.rng = np.random.default_rng(request.seed)
         self.iteration = 0
+        self._start_output(overwrite)
         self._resume()
 
     # -- set-up ---------------------------------------------------------------------------
@@ -114,6 +115,8 @@ class Trainer:
     def _check_output(self, overwrite: bool) -> None:
         """A folder holds one training run: resuming with other settings is refused."""
         run_file = self.output / RUN_FILE
+        if self.output.exists() and not self.output.is_dir():
+            raise UserError(f"{self.output}: not a folder")
         if run_file.is_file() and not overwrite:
             try:
                 previous = yaml.safe_load(run_file.read_text())
@@ -124,14 +127,17 @@ class Trainer:
                     f"{self.output}: holds a training run with other settings; "
                     "use --overwrite to start again or another --output"
                 )
-        elif overwrite:
+
+    def _start_output(self, overwrite: bool) -> None:
+        """Write ``train.yaml`` once everything is known to work (a failed start leaves nothing)."""
+        if overwrite:
             for name in (STATE_FILE, LOG_FILE, MODEL_FILE):
                 (self.output / name).unlink(missing_ok=True)
         try:
             self.output.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise UserError(f"{self.output}: not a folder") from None
-        write_text_atomic(run_file, yaml.safe_dump(self.request.record(), sort_keys=False))
+        write_text_atomic(self.output / RUN_FILE, yaml.safe_dump(self.request.record(), sort_keys=False))
 
     def _initial_network(self) -> STCN:
         config = self.request.config
