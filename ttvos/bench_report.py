@@ -26,10 +26,12 @@ class Result:
     seconds: list[float] = field(default_factory=list)
     peak_mb: list[float] = field(default_factory=list)
     details: dict[str, list[float]] = field(default_factory=dict)
+    precision: str | None = None  # the dtype the segmentation ran in (amp may fall back)
 
     def add(self, answer: dict[str, Any]) -> None:
         self.seconds.append(float(answer["seconds"]))
         self.peak_mb.append(float(answer["peak_mb"]))
+        self.precision = answer.get("precision", self.precision)
         for key, value in answer.items():
             if key not in ("seconds", "peak_mb", "ok") and isinstance(value, int | float):
                 self.details.setdefault(key, []).append(float(value))
@@ -95,12 +97,20 @@ class BenchReport:
                 "speedup": reference.median / result.median if reference else None,
                 "memory_ratio": result.peak / reference.peak if reference else None,
             }
+            if result.precision is not None:
+                row["precision"] = result.precision
             frames = result.detail("frames")
             if result.measurement in ("inference", "memory") and frames:
                 row["frames_per_s"] = frames / result.median
             for key in ("png_seconds", "ttt_seconds", "inference_seconds", "steps"):
                 if result.detail(key) is not None:
                     row[key] = result.detail(key)
+            ttt, reference_ttt = (
+                result.detail("ttt_seconds"),
+                reference.detail("ttt_seconds") if reference else None,
+            )
+            if ttt and reference_ttt:
+                row["ttt_speedup"] = reference_ttt / ttt  # the adaptation alone (item 4 of issue 12)
             rows.append(row)
         return rows
 

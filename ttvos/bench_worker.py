@@ -132,7 +132,22 @@ class Worker:
             writing += time.perf_counter() - written
             frames += 1
         self._sync()
-        return {"inference_seconds": time.perf_counter() - start, "png_seconds": writing, "frames": frames}
+        seconds = time.perf_counter() - start
+        return {
+            "inference_seconds": seconds,
+            "png_seconds": writing,
+            "frames": frames,
+            "precision": self._precision(config),
+        }
+
+    def _precision(self, config: Any) -> str:
+        """The dtype the convolutions really ran in (a half dtype the device lacks falls back)."""
+        try:
+            from ttvos.inference.precision import autocast_dtype
+        except ImportError:  # an older ttvos: amp meant float16 on CUDA only
+            return "float16" if config.amp and self.device.type == "cuda" else "float32"
+        dtype = autocast_dtype(config.amp, self.device)
+        return "float32" if dtype is None else str(dtype).removeprefix("torch.")
 
     def _sync(self) -> None:
         if self.device.type == "cuda":

@@ -161,7 +161,7 @@ class TTTConfig:
     scale: tuple[float, float] = (1.0, 1.0)  # random-resized-crop scale range ((1, 1) = plain resize)
     ratio: tuple[float, float] = (1.0, 1.0)  # random-resized-crop aspect-ratio range
     max_objects: int = 6  # objects per training sequence (the reference's max_obj)
-    schedule: Schedule = "faithful"  # order of operations; faithful = the reference's, fast: docs/ttt.md
+    schedule: Schedule = "faithful"  # order of operations: faithful (the reference), fast (performance.md)
 
     @property
     def enabled(self) -> bool:

@@ -156,13 +156,12 @@ def bench(
 
 
 def _print_report(report: BenchReport) -> None:
-    """The statistics table (ratios against the first variant), memory growth, profile tables."""
+    """The statistics table (ratios against the first variant), notes, memory growth, profile tables."""
     env = report.environment
     gpu = f", {env['gpu']}" if "gpu" in env else ""
-    console.print(
+    _say(
         f"{env['cpu']} ({env['cpus']} CPUs, {env['cpu_capability']}){gpu}; torch {env['torch']}; "
-        f"ratios against {report.spec['variants'][0]}",
-        highlight=False,
+        f"ratios against {report.spec['variants'][0]}"
     )
     header = (
         "measurement",
@@ -172,11 +171,13 @@ def _print_report(report: BenchReport) -> None:
         "min-max s",
         "speed-up",
         "frames/s",
+        "TTT s (speed-up)",
         "peak MB",
         "memory",
     )
+    rows = report.rows()
     lines = [header]
-    for row in report.rows():
+    for row in rows:
         frames_per_s = row.get("frames_per_s")
         lines.append(
             (
@@ -187,21 +188,28 @@ def _print_report(report: BenchReport) -> None:
                 f"{row['min_s']:.3f}-{row['max_s']:.3f}",
                 "" if row["speedup"] is None else f"{row['speedup']:.2f}x",
                 "" if frames_per_s is None else f"{frames_per_s:.2f}",
+                f"{row['ttt_seconds']:.3f} ({row['ttt_speedup']:.2f}x)" if "ttt_speedup" in row else "",
                 f"{row['peak_mb']:.0f}",
                 "" if row["memory_ratio"] is None else f"{row['memory_ratio']:.2f}x",
             )
         )
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
     for number, line in enumerate(lines):
-        console.print(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)), highlight=False
-        )
+        _say("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
         if number == 0:
-            console.print("  ".join("-" * width for width in widths), highlight=False)
-    for variant, growth in report.memory_growth().items():
-        console.print(
-            f"memory growth, shortest to longest video, {variant}: {100 * growth:+.1f}%", highlight=False
+            _say("  ".join("-" * width for width in widths))
+    for variant in report.spec["variants"]:
+        precisions = sorted(
+            {row["precision"] for row in rows if row["variant"] == variant and "precision" in row}
         )
+        if variant in ("bf16", "fp16") and precisions == ["float32"]:
+            _say(f"{variant} ran in float32: the device has no native half dtype, so amp fell back")
+    for variant, growth in report.memory_growth().items():
+        _say(f"memory growth, shortest to longest video, {variant}: {100 * growth:+.1f}%")
     for name, text in report.profile.items():
-        console.print(f"\nprofile: {name}", highlight=False)
-        console.print(text, highlight=False, markup=False)
+        _say(f"\nprofile: {name}\n{text}")
+
+
+def _say(text: str) -> None:
+    """One line as is: no wrapping (tables stay readable in logs), no markup or highlighting."""
+    console.print(text, highlight=False, markup=False, soft_wrap=True)

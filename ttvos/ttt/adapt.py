@@ -19,7 +19,7 @@ frames read are kept in memory for the whole adaptation: the same numbers, less 
 The ``fast`` schedule (``ttt.schedule: fast``, the ``*_fast`` configs) keeps the losses, sampler and
 refreshes, but one Adam optimiser runs through the whole adaptation (its moment estimates carry
 over the rounds instead of restarting every round), and tt-MCC refreshes its pseudo-masks once per
-round rather than once per stage: the configs then take fewer, larger steps (docs/ttt.md).
+round rather than once per stage: the configs then take fewer, larger steps (docs/performance.md).
 """
 
 from __future__ import annotations
