@@ -1,6 +1,8 @@
 """Loading the official STCN checkpoints (``stcn.pth``, ``stcn_s01.pth``, ``stcn_s0.pth``) unchanged,
-and ttvos's own checkpoints, which also say the network size (``{"ttvos_model": size, "state_dict": ...}``).
-The reading, conversion and checks are shared with XMem's loader (:func:`ttvos.model.xmem.load_xmem`).
+and ttvos's own checkpoints, which also say the network size and family
+(``{"ttvos_model": size, "ttvos_family": "stcn" | "xmem", "state_dict": ...}``; files written before the
+family was recorded hold STCN). The reading, conversion and checks are shared with XMem's loader
+(:func:`ttvos.model.xmem.load_xmem`).
 """
 
 from __future__ import annotations
@@ -23,16 +25,19 @@ NetworkT = TypeVar("NetworkT", bound=torch.nn.Module)
 _VALUE_CONV1 = "value_encoder.conv1.weight"
 _SHOWN = 5  # how many offending keys an error message lists
 _SIZE_KEY = "ttvos_model"  # a ttvos checkpoint: {_SIZE_KEY: ModelSize.to_dict(), "state_dict": ...}
+_FAMILY_KEY = "ttvos_family"  # ... and the network family ("stcn", "xmem"); absent: "stcn"
 
 
 class CheckpointError(UserError):
     """A checkpoint file that cannot be read or does not fit the network (STCN or XMem)."""
 
 
-def read_checkpoint(path: str | PathLike[str]) -> tuple[ModelSize, StateDict]:
+def read_checkpoint(path: str | PathLike[str], family: str | None = None) -> tuple[ModelSize, StateDict]:
     """Read a checkpoint file onto the CPU without executing pickled code (``weights_only``).
 
     Returns the network size it was saved with (the full size for official, plain state dicts).
+    With ``family`` ("stcn", "xmem"), a ttvos file that records another family is refused: its
+    tensors might even fit the other network's keys, but never its computation.
     """
     path = Path(path)
     if not path.is_file():
@@ -50,6 +55,12 @@ def read_checkpoint(path: str | PathLike[str]) -> tuple[ModelSize, StateDict]:
             size = ModelSize.from_dict(state[_SIZE_KEY])
         except (TypeError, ValueError) as error:
             raise CheckpointError(f"{path}: unreadable network size in the checkpoint: {error}") from error
+        recorded = state.get(_FAMILY_KEY, "stcn")
+        if family is not None and recorded != family:
+            raise CheckpointError(
+                f"{path}: holds a network of family {recorded!r}, not {family!r}; "
+                f"use it with a config whose model is {recorded!r}"
+            )
         state = state.get("state_dict")
     if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
@@ -82,15 +93,25 @@ def read_state_dict(path: str | PathLike[str]) -> StateDict:
     return read_checkpoint(path)[1]
 
 
-def save_checkpoint(network: STCN, path: str | PathLike[str]) -> Path:
-    """Write ``network``'s weights with its size, so :func:`load_stcn` rebuilds it from the file alone.
+def save_checkpoint(network: torch.nn.Module, path: str | PathLike[str]) -> Path:
+    """Write an STCN's or XMem's weights with its size and family, so that :func:`load_stcn` /
+    ``load_xmem`` rebuild it from the file alone and the other loader refuses it.
 
     Written to a temporary sibling first: an interrupted save never leaves a truncated checkpoint.
     """
+    from ttvos.model.xmem import XMem  # xmem.py imports this module
+
+    if not isinstance(network, STCN | XMem):
+        raise TypeError(f"{type(network).__name__} is neither an STCN nor an XMem")
     path = Path(path)
     state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+    record = {
+        _SIZE_KEY: network.size.to_dict(),
+        _FAMILY_KEY: "xmem" if isinstance(network, XMem) else "stcn",
+        "state_dict": state,
+    }
     temporary = path.with_name(f".{path.name}.tmp")
-    torch.save({_SIZE_KEY: network.size.to_dict(), "state_dict": state}, temporary)
+    torch.save(record, temporary)
     temporary.replace(path)
     return path
 
@@ -157,14 +178,14 @@ def load_network(
 
     The network is created on the meta device and the checkpoint tensors are assigned to it, so no
     time is spent on a random initialisation that would be overwritten. ``family`` names the
-    network in error messages.
+    network in error messages; lower-cased, it is the family a ttvos file must record.
     """
     if isinstance(checkpoint, Mapping):
         # Cloned: the network must never share storage with (and later modify) the caller's dict.
         source, state = "state dict", {k: v.detach().clone() for k, v in checkpoint.items()}
     else:
         source = str(checkpoint)
-        size, state = read_checkpoint(checkpoint)
+        size, state = read_checkpoint(checkpoint, family.lower())
     state = adapt_state_dict(state)
     with torch.device("meta"):
         network = build(size, state)
