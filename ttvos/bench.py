@@ -29,15 +29,27 @@ from typing import IO, Any, Literal
 import torch
 
 from ttvos.bench_report import BenchReport
-from ttvos.config import config_to_dict, load_config
+from ttvos.config import ModelName, config_to_dict, list_configs, load_config
 from ttvos.data.synthetic import make_synthetic_video, save_video
 from ttvos.errors import UserError
+from ttvos.families import FAMILIES
+from ttvos.model.sizes import SizeName
 
 WORKER = Path(__file__).with_name("bench_worker.py")  # run as a script: see its docstring
 
 Measurement = Literal["inference", "iteration", "video", "memory"]
 MEASUREMENTS: tuple[Measurement, ...] = ("inference", "iteration", "video", "memory")
 LOSSES = ("mcc", "ae", "ent")
+
+# Per family and network size: the prefix of the bundled configs a variant runs (``<prefix>_<loss>``,
+# ``<prefix>_<loss>_fast``); the full size's is the base every worker starts from. XMem has no
+# configs of its own for the tiny size: its TTT settings are the full size's (the time of a step
+# does not depend on them). Everything else the bench needs of a family comes from ``FAMILIES``
+# (how a worker builds the network) and from its configs (which variants apply: see ``check``).
+CONFIG_PREFIXES: dict[ModelName, dict[SizeName, str]] = {
+    "stcn": {"full": "stcn", "tiny": "tiny"},
+    "xmem": {"full": "xmem", "tiny": "xmem"},
+}
 
 
 @dataclass(frozen=True)
@@ -60,17 +72,23 @@ class Variant:
         return self.fast or bool(self.overrides)
 
 
-VARIANT_NAMES = ("faithful", "fast", "bf16", "fp16", "cap")
+VARIANT_NAMES = ("faithful", "fast", "bf16", "fp16", "cap", "no-long-term")
 
 
 def named_variant(name: str, *, cap: int) -> Variant:
-    """The built-in variants (``--variants``): see ``ttvos bench --help``."""
+    """The built-in variants (``--variants``): see ``ttvos bench --help``.
+
+    A variant applies to a family whose configs have the keys it sets (``cap``: STCN's
+    ``inference.max_memory_frames``; ``no-long-term``: XMem's ``inference.enable_long_term``) and,
+    for ``fast``, the ``*_fast`` configs; :meth:`BenchSpec.check` refuses the others.
+    """
     variants = {
         "faithful": Variant("faithful"),
         "fast": Variant("fast", fast=True),
         "bf16": Variant("bf16", {"amp": "bfloat16"}),
         "fp16": Variant("fp16", {"amp": "float16"}),
         "cap": Variant(f"cap{cap}", {"inference.max_memory_frames": cap}),
+        "no-long-term": Variant("no-long-term", {"inference.enable_long_term": False}),
     }
     return variants[name]
 
@@ -79,7 +97,8 @@ def named_variant(name: str, *, cap: int) -> Variant:
 class BenchSpec:
     """The whole benchmark: input, model, measurements, variants and how often each runs."""
 
-    model: Literal["full", "tiny"] = "full"
+    family: ModelName = "stcn"  # the network family (a config's ``model`` key)
+    model: SizeName = "full"  # the network size
     weights: Path | None = None  # a checkpoint; None: the deterministic stand-in weights
     size: tuple[int, int] = (240, 432)  # height, width of the synthetic frames (the network runs at it)
     frames: int = 20
@@ -117,17 +136,49 @@ class BenchSpec:
                 raise UserError(
                     f"variant {variant.name}: another source tree runs the faithful settings only"
                 )
+            self._check_applies(variant)
+
+    def _check_applies(self, variant: Variant) -> None:
+        """A variant must change something the family has: its configs' keys, its fast configs, and
+        for another source tree, the module that builds the network."""
+        label = FAMILIES[self.family].label
+        base = config_to_dict(load_config(f"{CONFIG_PREFIXES[self.family]['full']}_{self.losses[0]}"))
+        for key in variant.overrides:
+            section, _, name = key.rpartition(".")
+            if name not in (base[section] if section else base):
+                raise UserError(f"variant {variant.name}: {key} is not a setting of {label}")
+        missing = [name for name in self._targets(variant) if name not in list_configs()]
+        if missing:
+            raise UserError(f"variant {variant.name}: no bundled config {missing[0]} for {label}")
+        if variant.source is not None:
+            module = Path(variant.source, *self.loader.split(":")[0].split(".")).with_suffix(".py")
+            if not module.is_file():
+                raise UserError(
+                    f"--baseline {variant.source}: that ttvos has no {label} ({module} is missing)"
+                )
+
+    def _targets(self, variant: Variant) -> list[str]:
+        """The bundled config of each loss that ``variant`` runs."""
+        prefix = CONFIG_PREFIXES[self.family][self.model]
+        return [f"{prefix}_{loss}_fast" if variant.fast else f"{prefix}_{loss}" for loss in self.losses]
+
+    @property
+    def loader(self) -> str:
+        """``module:function`` that builds the family's network (checkpoint, device, size=...) in a worker."""
+        load = FAMILIES[self.family].load
+        return f"{load.__module__}:{load.__name__}"
 
     def config(self, loss: str, variant: Variant) -> tuple[str, dict[str, Any]]:
         """The base config name and the dotted overrides a worker applies for ``loss`` and ``variant``.
 
-        The base is the paper's ``stcn_<loss>``, which every ttvos version has; the overrides turn it
-        into the model's bundled config (``stcn_<loss>`` or ``tiny_<loss>``, ``*_fast`` for the fast
-        variant) run at the synthetic frames' size, then add the variant's settings.
+        The base is the family's full-size config (the paper's ``stcn_<loss>``, which every ttvos
+        version has; ``xmem_<loss>``); the overrides turn it into the model's bundled config
+        (``tiny_<loss>`` for the tiny STCN, ``*_fast`` for the fast variant) run at the synthetic
+        frames' size, then add the variant's settings.
         """
-        base = f"stcn_{loss}"
-        prefix = "tiny" if self.model == "tiny" else "stcn"
-        target = f"{prefix}_{loss}_fast" if variant.fast else f"{prefix}_{loss}"
+        prefixes = CONFIG_PREFIXES[self.family]
+        base = f"{prefixes['full']}_{loss}"
+        target = f"{prefixes[self.model]}_{loss}_fast" if variant.fast else f"{prefixes[self.model]}_{loss}"
         overrides: dict[str, Any] = {"inference.resolution": None, "ttt.resolution": None}
         overrides |= _differences(load_config(base), load_config(target))
         if self.video_steps is not None and not variant.fast:
@@ -175,6 +226,7 @@ def parse_ints(text: str, option: str, *, count: int | None = None, separator: s
 
 def build_spec(
     *,
+    family: str,
     model: str,
     weights: str | None,
     size: str,
@@ -198,9 +250,11 @@ def build_spec(
     from ttvos.model.checkpoint import read_checkpoint
     from ttvos.weights import resolve_weights
 
+    if family not in FAMILIES:
+        raise UserError(f"--family {family}: use {' or '.join(FAMILIES)}")
     if model not in ("full", "tiny"):
         raise UserError(f"--model {model}: use full or tiny")
-    path = None if weights is None else resolve_weights(weights, "stcn")
+    path = None if weights is None else resolve_weights(weights, family)  # type: ignore[arg-type]
     if path is not None:
         model = read_checkpoint(path)[0].name
     chosen = [named_variant(name, cap=cap) for name in parse_list(variants, VARIANT_NAMES, "--variants")]
@@ -210,6 +264,7 @@ def build_spec(
         chosen.insert(0, Variant("baseline", source=baseline.resolve()))
     steps = None if video_steps is None else parse_ints(video_steps, "--video-steps", count=2, separator="x")
     spec = BenchSpec(
+        family=family,  # type: ignore[arg-type]
         model=model,  # type: ignore[arg-type]
         weights=path,
         size=parse_size(size),
@@ -273,6 +328,8 @@ class WorkerProcess:
             "setup",
             frames=frames,
             mask=mask,
+            family=spec.family,
+            loader=spec.loader,
             model=spec.model,
             weights=weights,
             device=spec.device,

@@ -2,9 +2,10 @@
 
 It runs as a script (``python worker.py``) so that a variant can use the ttvos of another source
 tree (``PYTHONPATH``): it therefore imports nothing from ``ttvos.bench*`` and only the calls every
-ttvos version has (``load_stcn``, ``load_video``, ``segment_video``, ``TestTimeTrainer.adapt``,
-``write_mask``, ``load_config`` / ``replace``). Each command answers one JSON line on the process's
-original stdout; everything else the libraries print goes to stderr.
+ttvos version has (``load_video``, ``segment_video``, ``TestTimeTrainer.adapt``, ``write_mask``,
+``load_config`` / ``replace``), plus the family's network loader that the parent names (``load_stcn``
+for STCN, which every version has). Each command answers one JSON line on the process's original
+stdout; everything else the libraries print goes to stderr.
 
 Commands (``op``): ``setup``, ``inference``, ``ttt_start`` / ``ttt_step`` (one Adam step at a time,
 so that the parent can alternate the variants step by step), ``video`` (a whole adaptation, then the
@@ -15,6 +16,8 @@ kernel's high-water mark, reset before the command), the peak allocated memory o
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import os
 import resource
@@ -31,8 +34,7 @@ from ttvos.config import load_config, replace
 from ttvos.data.io import write_mask
 from ttvos.data.video import VOSVideo, load_video
 from ttvos.inference.segment import segment_video
-from ttvos.model.checkpoint import load_stcn
-from ttvos.model.sizes import SIZES
+from ttvos.model.sizes import SIZES, ModelSize
 from ttvos.model.standin import standin_state_dict
 from ttvos.ttt.adapt import TestTimeTrainer
 
@@ -51,13 +53,24 @@ class Worker:
     # -- commands -------------------------------------------------------------------------
 
     def setup(
-        self, frames: list[str], mask: str, model: str, weights: str | None, device: str, threads: int | None
+        self,
+        frames: list[str],
+        mask: str,
+        family: str,
+        loader: str,
+        model: str,
+        weights: str | None,
+        device: str,
+        threads: int | None,
     ) -> dict:
+        """``loader``: ``module:function`` building the network, ``(checkpoint, device, size=...)``."""
         if threads:
             torch.set_num_threads(threads)
         self.device = torch.device(device)
-        checkpoint = weights if weights else standin_state_dict(SIZES[model])
-        self.network = load_stcn(checkpoint, self.device, size=SIZES[model])
+        module, name = loader.split(":")
+        load = getattr(importlib.import_module(module), name)
+        checkpoint = weights if weights else _standin(SIZES[model], family)
+        self.network = load(checkpoint, self.device, size=SIZES[model])
         self.trainer = TestTimeTrainer(self.network)
         self.video = VOSVideo("bench", tuple(Path(f) for f in frames), {0: Path(mask)})
         return {"torch": torch.__version__, "threads": torch.get_num_threads()}
@@ -162,6 +175,14 @@ class Worker:
         self._sync()
         seconds = time.perf_counter() - start
         return {**answer, "seconds": seconds, "peak_mb": _peak_mb(self.device), "memory_kind": memory_kind}
+
+
+def _standin(size: ModelSize, family: str) -> dict[str, torch.Tensor]:
+    """The family's stand-in weights; an older ttvos knows only STCN's (and no ``family`` argument),
+    so that an XMem loader there fails on STCN's keys rather than running something else."""
+    if "family" in inspect.signature(standin_state_dict).parameters:
+        return standin_state_dict(size, family=family)
+    return standin_state_dict(size)
 
 
 def _reset_peak(device: torch.device) -> str:

@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def spec_from(**changes) -> BenchSpec:
     options = dict(
+        family="stcn",
         model="tiny",
         weights=None,
         size="32x48",
@@ -141,3 +142,89 @@ def test_memory_measurement_per_length(tmp_path):
     report = json.loads(out.read_text())
     assert {(r["case"], r["variant"]) for r in report["rows"]} == {(f"frames={n}", "cap1") for n in (6, 12)}
     assert set(report["memory_growth"]) == {"cap1"}
+
+
+# -- XMem ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["full", "tiny"])
+@pytest.mark.parametrize("loss", ["mcc", "ae", "ent"])
+def test_xmem_variants_run_the_xmem_configs(model, loss):
+    """XMem's faithful variant is the bundled xmem_<loss> (long-term memory on, XMem's defaults);
+    no-long-term differs from it in enable_long_term only."""
+    spec = BenchSpec(family="xmem", model=model, variants=(Variant("faithful"),))
+    bundled = config_to_dict(load_config(f"xmem_{loss}"))
+    for name in ("faithful", "no-long-term"):
+        base, overrides = spec.config(loss, named_variant(name, cap=8))
+        ran = config_to_dict(replace(load_config(base), **overrides))
+        assert ran["model"] == "xmem" and ran["inference"]["resolution"] == "native"
+        expected = {**bundled["inference"], "resolution": "native"}
+        if name == "no-long-term":
+            assert expected["enable_long_term"] is True
+            expected["enable_long_term"] = False
+        assert ran["inference"] == expected
+        assert {k: v for k, v in ran["ttt"].items() if k != "resolution"} == {
+            k: v for k, v in bundled["ttt"].items() if k != "resolution"
+        }
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"family": "xmem", "variants": "faithful,cap"},
+            "variant cap8: inference.max_memory_frames is not a setting of XMem",
+        ),
+        ({"family": "xmem", "variants": "fast"}, "variant fast: no bundled config xmem_mcc_fast for XMem"),
+        (
+            {"variants": "faithful,no-long-term"},
+            "variant no-long-term: inference.enable_long_term is not a setting of STCN",
+        ),
+        ({"family": "sam"}, "--family sam: use stcn or xmem"),
+    ],
+)
+def test_variants_another_family_has_are_refused(changes, message):
+    with pytest.raises(UserError, match=f"^{message}$"):
+        spec_from(**changes)
+
+
+def test_xmem_baseline_needs_a_tree_with_xmem(tmp_path):
+    (tmp_path / "ttvos").mkdir()
+    (tmp_path / "ttvos" / "__init__.py").write_text("")
+    with pytest.raises(UserError, match=r"that ttvos has no XMem \(.*ttvos/model/xmem.py is missing\)"):
+        spec_from(family="xmem", baseline=tmp_path)
+
+
+def test_xmem_bench_through_the_cli(tmp_path):
+    """Inference, one tt-Ent iteration and the memory study of a tiny XMem, long-term memory on and off."""
+    out = tmp_path / "xmem.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench", "--family", "xmem", "--model", "tiny", "--size", "32x48", "--frames", "3",
+            "--measure", "inference,iteration,memory", "--losses", "ent", "--lengths", "3,4",
+            "--variants", "faithful,no-long-term", "--repeats", "1", "--warmup", "0", "--threads", "1",
+            "--device", "cpu", "--json", str(out), "--quiet",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "xmem tiny (stand-in weights); ratios against faithful" in result.output
+    report = json.loads(out.read_text())
+    assert report["spec"]["family"] == "xmem"
+    cases = (("inference", "video"), ("iteration", "ent"), ("memory", "frames=3"), ("memory", "frames=4"))
+    assert {(r["measurement"], r["case"], r["variant"]) for r in report["rows"]} == {
+        (measurement, case, variant)
+        for measurement, case in cases
+        for variant in ("faithful", "no-long-term")
+    }
+    assert set(report["memory_growth"]) == {"faithful", "no-long-term"}
+    segmented = {
+        (s["measurement"], s["case"]): s["details"]["frames"]
+        for s in report["samples"]
+        if "frames" in s["details"]
+    }
+    assert segmented == {
+        ("inference", "video"): [3.0],
+        ("memory", "frames=3"): [3.0],
+        ("memory", "frames=4"): [4.0],
+    }

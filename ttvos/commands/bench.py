@@ -19,17 +19,26 @@ _HOW = "Repeats and output"
 
 
 def bench(
+    family: Annotated[
+        str,
+        typer.Option(
+            help="Network family, as a config's model key: stcn (the stcn_<loss> / tiny_<loss> configs) "
+            "or xmem (the xmem_<loss> configs, any size).",
+            rich_help_panel=_INPUT,
+        ),
+    ] = "stcn",
     model: Annotated[
         str,
         typer.Option(
-            help="Network size: full (STCN) or tiny (the embedded model's).", rich_help_panel=_INPUT
+            help="Network size: full (the official networks') or tiny (the embedded model's).",
+            rich_help_panel=_INPUT,
         ),
     ] = "full",
     weights: Annotated[
         str | None,
         typer.Option(
-            help="A checkpoint (or registered name, e.g. tiny) instead of the deterministic stand-in "
-            "weights; its size wins over --model.",
+            help="A checkpoint of the --family (or registered name, e.g. tiny) instead of the "
+            "deterministic stand-in weights; its size wins over --model.",
             rich_help_panel=_INPUT,
         ),
     ] = None,
@@ -56,8 +65,10 @@ def bench(
     variants: Annotated[
         str,
         typer.Option(
-            help="Compared side by side, ratios against the first: faithful (the paper's configs), fast "
-            "(the *_fast configs), bf16 / fp16 (amp), cap (inference.max_memory_frames = --cap).",
+            help="Compared side by side, ratios against the first: faithful (the family's bundled "
+            "configs), fast (their *_fast configs: STCN's), bf16 / fp16 (amp), cap "
+            "(inference.max_memory_frames = --cap: STCN only), no-long-term "
+            "(inference.enable_long_term = false: XMem only).",
             rich_help_panel=_WHAT,
         ),
     ] = "faithful,fast",
@@ -117,12 +128,16 @@ def bench(
     slows them alike. Peak memory: resident set size on a CPU, max allocated on CUDA.
 
     Example: ttvos bench --model tiny --size 128x192 --frames 16 --variants faithful,fast --losses mcc,ent
+
+    XMem, long-term memory on and off: ttvos bench --family xmem --measure memory --variants
+    faithful,no-long-term
     """
     setup_logging(verbose=verbose, quiet=quiet)
     with user_errors():
         from ttvos.bench import Bench, BenchDone, build_spec
 
         spec = build_spec(
+            family=family,
             model=model,
             weights=weights,
             size=size,
@@ -159,9 +174,11 @@ def _print_report(report: BenchReport) -> None:
     """The statistics table (ratios against the first variant), notes, memory growth, profile tables."""
     env = report.environment
     gpu = f", {env['gpu']}" if "gpu" in env else ""
+    spec = report.spec
+    weights = spec["weights"] or "stand-in weights"
     _say(
         f"{env['cpu']} ({env['cpus']} CPUs, {env['cpu_capability']}){gpu}; torch {env['torch']}; "
-        f"ratios against {report.spec['variants'][0]}"
+        f"{spec['family']} {spec['model']} ({weights}); ratios against {spec['variants'][0]}"
     )
     header = (
         "measurement",
