@@ -14,13 +14,21 @@ Two of the trainer's random choices are fixed instead, so that a pass depends on
 alone (replays are exact): every intermediate frame is deep-updated (the trainer: with
 probability 0.2), and every frame reads the whole memory (the trainer reads a random subset of 3
 frames beyond its 4th frame; the paper's TTT sequences have 3 frames, where both rules agree).
+
+Offline training (``ttvos train``) runs :func:`propagate_batch` instead: XMem's trainer itself, with
+its random choices (:func:`draw_choices`) and a batch of clips whose object slots are padded.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 from torch import Tensor
 
+from ttvos.model.aggregate import aggregate_logits
 from ttvos.model.matching import full_softmax
 from ttvos.model.training import Prediction, aggregate_objects
 from ttvos.model.xmem import XMem, XMemKeyFeatures, similarity
@@ -103,3 +111,100 @@ def reconstruct(network: XMem, image: Tensor, masks: Tensor, others: Tensor) -> 
     value, hidden = _first_value(network, image, features, masks, others)
     logits, _ = network.decode(value, hidden, features, update_hidden=False)
     return aggregate_objects(torch.sigmoid(logits)[0][:, None])
+
+
+# -- offline training (``ttvos train``): XMem's trainer with its random choices ---------------------
+
+
+@dataclass(frozen=True)
+class TrainingChoices:
+    """The random choices of XMem's trainer for one batch of T-frame clips.
+
+    ``deep_update[t - 1]``: whether frame t (1..T-2) deep-updates the hidden state when it joins
+    the memory; ``memory[t - 1][b]``: the earlier frames clip b reads when segmenting frame t.
+    """
+
+    deep_update: tuple[bool, ...]
+    memory: tuple[tuple[tuple[int, ...], ...], ...]
+
+
+def draw_choices(
+    length: int, batch: int, num_ref_frames: int, deep_update_prob: float, rng: np.random.Generator
+) -> TrainingChoices:
+    """XMem's rule: frame t reads all earlier frames while ``t <= num_ref_frames``, afterwards frame 0
+    and ``num_ref_frames - 1`` distinct random frames of 1..t-1 (per clip); an intermediate frame
+    deep-updates the hidden state with probability ``deep_update_prob``."""
+    memory = []
+    for t in range(1, length):
+        if t <= num_ref_frames:
+            memory.append(tuple(tuple(range(t)) for _ in range(batch)))
+        else:
+            memory.append(
+                tuple((0, *(1 + rng.permutation(t - 1)[: num_ref_frames - 1]).tolist()) for _ in range(batch))
+            )
+    deep_update = tuple(bool(rng.random() < deep_update_prob) for _ in range(1, length - 1))
+    return TrainingChoices(deep_update, tuple(memory))
+
+
+def _gather(per_frame: list[Tensor], memory: tuple[tuple[int, ...], ...]) -> Tensor:
+    """Per clip b, the frames ``memory[b]`` of ``per_frame`` (each ``B*...*h*w``) side by side:
+    ``B*...*(n*h*w)``, frame-major as XMem's memory."""
+    return torch.stack(
+        [
+            torch.cat([per_frame[i][b].flatten(start_dim=-2) for i in frames], dim=-1)
+            for b, frames in enumerate(memory)
+        ]
+    )
+
+
+def propagate_batch(
+    network: XMem, images: Tensor, masks: Tensor, selector: Tensor, choices: TrainingChoices
+) -> list[tuple[Tensor, Tensor]]:
+    """XMem's training pass over a batch of clips, as its trainer runs it.
+
+    ``images: B*T*3*H*W``; ``masks: B*K*H*W`` frame 0's masks of K object slots, of which
+    ``selector: B*K`` (1 or 0) marks the filled ones (empty slots get probability 0). The key
+    features of all B*T frames are computed at once; each frame t reads the memory frames
+    ``choices`` picked for it through a full softmax. Returns per frame 1..T-1 the aggregated
+    logits ``B*(K+1)*H*W`` (background first) and the object probabilities ``B*K*H*W``.
+    """
+    batch, length = images.shape[:2]
+    features = network.encode_key(images.transpose(0, 1).flatten(end_dim=1))  # frame-major: t*B + b
+    frames = [_slice(features, t * batch, (t + 1) * batch) for t in range(length)]
+    hidden = masks.new_zeros(batch, masks.shape[1], network.hidden_dim, *features.key.shape[-2:])
+    value, hidden = network.encode_value(images[:, 0], frames[0].f16, hidden, masks)
+    values = [value]
+    keys = [f.key for f in frames]
+    shrinkages = [f.shrinkage for f in frames]
+    outputs = []
+    for t in range(1, length):
+        query, memory, is_last = frames[t], choices.memory[t - 1], t == length - 1
+        assert query.selection is not None
+        affinity = full_softmax(
+            similarity(
+                _gather(keys, memory),
+                _gather(shrinkages, memory),  # type: ignore[arg-type]
+                query.key.flatten(start_dim=2),
+                query.selection.flatten(start_dim=2),
+            )
+        )  # B*N*hw
+        memory_value = _gather(values, memory)  # B*K*CV*N
+        readout = torch.bmm(memory_value.flatten(1, 2), affinity).view(
+            *memory_value.shape[:3], *query.key.shape[-2:]
+        )
+        logits, hidden = network.decode(readout, hidden, query, update_hidden=not is_last)
+        logits = aggregate_logits(torch.sigmoid(logits) * selector[:, :, None, None], dim=1)
+        prob = torch.softmax(logits, dim=1)[:, 1:]
+        outputs.append((logits, prob))
+        if not is_last:
+            value, hidden = network.encode_value(
+                images[:, t], query.f16, hidden, prob, deep_update=choices.deep_update[t - 1]
+            )
+            values.append(value)
+    return outputs
+
+
+def _slice(features: XMemKeyFeatures, start: int, stop: int) -> XMemKeyFeatures:
+    """Batch items ``start..stop-1`` of every feature."""
+    parts = (getattr(features, f.name) for f in dataclasses.fields(features))
+    return XMemKeyFeatures(*(None if t is None else t[start:stop] for t in parts))

@@ -1,8 +1,9 @@
 """Initial weights for training: PyTorch's default initialisation, or ImageNet encoders as STCN.
 
-STCN starts its key encoder from torchvision's ImageNet ResNet-50 and its value encoder from ResNet-18,
-whose first conv gets two extra input channels (the masks) initialised to zero. The ImageNet weights
-are downloaded by torchvision on first use (cached under ``$TORCH_HOME``).
+STCN (and XMem, whose encoders have the same names) starts its key encoder from torchvision's ImageNet
+ResNet-50 and its value encoder from ResNet-18, whose first conv gets two extra input channels (the
+masks) initialised to zero. The ImageNet weights are downloaded by torchvision on first use (cached
+under ``$TORCH_HOME``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from torch import Tensor
 
 from ttvos.model.sizes import FULL, ModelSize
 from ttvos.model.stcn import STCN
+from ttvos.model.xmem import XMem
+
+NETWORKS: dict[str, type[STCN] | type[XMem]] = {"stcn": STCN, "xmem": XMem}  # TrainConfig.model -> class
 
 
-def scratch_network(size: ModelSize, seed: int) -> STCN:
+def scratch_network(size: ModelSize, seed: int, model: str = "stcn") -> STCN | XMem:
     """A freshly initialised network; the seed makes the initial weights reproducible."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return STCN(size)
+        return NETWORKS[model](size)
 
 
 def imagenet_encoder_weights(resnet50: dict[str, Tensor], resnet18: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -39,11 +43,11 @@ def imagenet_encoder_weights(resnet50: dict[str, Tensor], resnet18: dict[str, Te
     return weights
 
 
-def imagenet_network(seed: int) -> STCN:
-    """A full-size STCN whose encoders start from ImageNet weights (downloads them once)."""
+def imagenet_network(seed: int, model: str = "stcn") -> STCN | XMem:
+    """A full-size network whose encoders start from ImageNet weights (downloads them once)."""
     from torchvision.models import ResNet18_Weights, ResNet50_Weights, resnet18, resnet50
 
-    network = scratch_network(FULL, seed)
+    network = scratch_network(FULL, seed, model)
     encoders = imagenet_encoder_weights(
         resnet50(weights=ResNet50_Weights.IMAGENET1K_V1).state_dict(),
         resnet18(weights=ResNet18_Weights.IMAGENET1K_V1).state_dict(),

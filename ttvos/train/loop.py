@@ -22,11 +22,10 @@ import yaml
 from ttvos.errors import UserError
 from ttvos.model.checkpoint import save_checkpoint
 from ttvos.model.sizes import SIZES
-from ttvos.model.stcn import STCN
 from ttvos.paths import write_text_atomic
 from ttvos.train import sources
 from ttvos.train.init import imagenet_network, scratch_network
-from ttvos.train.loss import sequence_loss
+from ttvos.train.loss import LOSSES
 from ttvos.train.recipe import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -69,7 +68,15 @@ class TrainRequest:
 
 
 def training_videos(request: TrainRequest) -> list[sources.TrainVideo]:
-    """The videos of the configured source (STCN's mix repeats DAVIS five times beside YouTube-VOS)."""
+    """The videos of the configured source long enough for a sequence (STCN's and XMem's mix repeats
+    DAVIS five times beside YouTube-VOS)."""
+    videos = [video for video in _source_videos(request) if video.length >= request.config.seq_len]
+    if not videos:
+        raise UserError(f"source {request.config.source}: no video has {request.config.seq_len} frames")
+    return videos
+
+
+def _source_videos(request: TrainRequest) -> list[sources.TrainVideo]:
     config, kind = request.config, request.config.source
     if kind == "synthetic":
         return sources.synthetic_videos(config, request.seed)
@@ -102,9 +109,8 @@ class Trainer:
         self.network = self._initial_network().to(device)
         self.network.requires_grad_(True)
         config = request.config
-        self.optimizer = torch.optim.Adam(
-            self.network.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
+        optimizer = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+        self.optimizer = optimizer(self.network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.rng = np.random.default_rng(request.seed)
         self.iteration = 0
         self._start_output(overwrite)
@@ -139,11 +145,11 @@ class Trainer:
             raise UserError(f"{self.output}: not a folder") from None
         write_text_atomic(self.output / RUN_FILE, yaml.safe_dump(self.request.record(), sort_keys=False))
 
-    def _initial_network(self) -> STCN:
+    def _initial_network(self) -> torch.nn.Module:
         config = self.request.config
         if config.init == "imagenet":
-            return imagenet_network(self.request.seed)
-        return scratch_network(SIZES[config.size], self.request.seed)
+            return imagenet_network(self.request.seed, config.model)
+        return scratch_network(SIZES[config.size], self.request.seed, config.model)
 
     def _resume(self) -> None:
         path = self.output / STATE_FILE
@@ -182,7 +188,10 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------
 
     def step(self, batch: list[sources.TrainSequence], hard_fraction: float) -> float:
-        """One Adam step on ``batch``; returns the loss before the step."""
+        """One optimiser step on ``batch``; returns the loss before the step.
+
+        XMem's loss draws its memory frames and deep updates from the run's generator (after the batch).
+        """
         config = self.request.config
         self.network.train(config.batch_norm == "train")
         for group in self.optimizer.param_groups:
@@ -192,7 +201,7 @@ class Trainer:
             sources.TrainSequence(s.images.to(self.device), s.masks.to(self.device), s.labels.to(self.device))
             for s in batch
         ]
-        loss = sequence_loss(self.network, batch, hard_fraction)
+        loss = LOSSES[config.model](self.network, batch, hard_fraction, config, self.rng)
         loss.backward()
         self.optimizer.step()
         return float(loss.detach())

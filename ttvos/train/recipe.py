@@ -1,10 +1,16 @@
-"""STCN's offline training recipe as a typed configuration, with the official and the tiny presets.
+"""STCN's and XMem's offline training recipes as a typed configuration, with official and tiny presets.
 
-The official recipe (hkchengrex/STCN ``train.py``, ``util/hyper_para.py``, ``model/losses.py``): 3-frame
+STCN's recipe (hkchengrex/STCN ``train.py``, ``util/hyper_para.py``, ``model/losses.py``): 3-frame
 sequences whose largest gap grows along a curriculum, Adam (weight decay 1e-7) with a step decay,
 bootstrapped cross-entropy (plain CE first, then the hardest ``top_p`` pixels, annealed from 100 % to
 15 %), BatchNorm frozen (its encoders start from ImageNet weights). Schedules are stored as fractions of
 ``iterations`` so that a shorter run keeps the shape of the official one.
+
+XMem's main training (hkchengrex/XMem ``train.py``, ``util/configuration.py`` stage 3, ``model/trainer.py``,
+``model/losses.py``): 8-frame sequences, frames beyond the 3rd reading frame 0 and 2 random earlier
+frames, the hidden state deep-updated with probability 0.2, up to 3 objects, AdamW (weight decay
+0.05), the same bootstrapped CE plus a dice loss, BatchNorm frozen. Not reproduced: its last 10,000
+iterations ("finetune") with no per-frame rotation and shear; ``xmem_s03`` applies them all along.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from ttvos.model.sizes import SIZES
 
 SourceKind = Literal["synthetic", "synthetic-static", "davis", "youtube", "davis+youtube", "static-folder"]
 Init = Literal["scratch", "imagenet"]
+_STILL_SOURCES = ("synthetic-static", "static-folder")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run (defaults: STCN's main training, stage 3)."""
 
+    model: Literal["stcn", "xmem"] = "stcn"  # network family (the run config's `model`)
     size: str = "full"  # network size (ttvos.model.sizes.SIZES)
     source: SourceKind = "davis+youtube"  # where sequences come from (STCN: DAVIS x5 + YouTube-VOS)
     init: Init = "imagenet"  # encoder initialisation; 'imagenet' downloads torchvision's ResNet weights
@@ -47,6 +55,12 @@ class TrainConfig:
     synthetic_frames: int = 16  # synthetic sources: frames per generated video
     synthetic_size: tuple[int, int] = (80, 120)  # synthetic sources: generated frame size (before crop)
     checkpoint_every: int = 5000  # iterations between resumable checkpoints
+    optimizer: Literal["adam", "adamw"] = "adam"  # STCN: Adam (L2 weight decay); XMem: AdamW (decoupled)
+    seq_len: int = 3  # frames per sequence, frame 0 included (STCN: 3; XMem: 8)
+    num_ref_frames: int = 3  # XMem: memory frames read by each frame beyond the first num_ref_frames
+    deep_update_prob: float = (
+        0.2  # XMem: chance that a frame joining the memory deep-updates the hidden state
+    )
 
     def max_skip(self, iteration: int) -> int:
         """The curriculum: the gap of the last phase started at ``iteration``."""
@@ -82,6 +96,12 @@ class TrainConfig:
             raise ValueError("skip_fractions must start at 0 and have one entry per skip value")
         if self.init == "imagenet" and self.size != "full":
             raise ValueError("ImageNet initialisation exists only for the full size; use init scratch")
+        if self.model == "stcn" and self.seq_len != 3:
+            raise ValueError(f"seq_len {self.seq_len}: STCN trains on 3-frame sequences")
+        if self.model == "xmem" and (self.seq_len < 2 or not 1 <= self.num_ref_frames):
+            raise ValueError("XMem needs seq_len >= 2 and num_ref_frames >= 1")
+        if self.model == "xmem" and self.source in _STILL_SOURCES:
+            raise ValueError(f"source {self.source}: XMem trains on video sources here")
 
 
 # The tiny presets train the embedded checkpoints (docs/demo.md) on two CPU cores: from scratch, so
@@ -100,6 +120,18 @@ _TINY = dict(
     batch_norm="train",
     checkpoint_every=250,
 )
+# XMem's stage 3 (s03): its 100,000 iterations plus the 10,000 of fine-tuning as one run, so the
+# schedules are fractions of 110,000 (skip 5 -> 10 at 10 %, 15 at 30 %, 5 at 90 % of 100,000).
+_XMEM_ITERATIONS = 110_000
+_XMEM = dict(
+    model="xmem",
+    optimizer="adamw",
+    weight_decay=0.05,
+    seq_len=8,
+    num_ref_frames=3,
+    deep_update_prob=0.2,
+    max_objects=3,
+)
 PRESETS: dict[str, TrainConfig] = {
     "stcn_s03": TrainConfig(),
     "stcn_s0": TrainConfig(
@@ -111,6 +143,28 @@ PRESETS: dict[str, TrainConfig] = {
     ),
     "tiny": TrainConfig(source="synthetic", **_TINY),
     "tiny_s0": TrainConfig(source="synthetic-static", max_objects=1, **_TINY),
+    "xmem_s03": TrainConfig(
+        iterations=_XMEM_ITERATIONS,
+        batch_size=8,
+        lr_steps=(80_000 / _XMEM_ITERATIONS,),
+        skip_values=(5, 10, 15, 5),
+        skip_fractions=(0.0, 10_000 / _XMEM_ITERATIONS, 30_000 / _XMEM_ITERATIONS, 90_000 / _XMEM_ITERATIONS),
+        bootstrap_start=20_000 / _XMEM_ITERATIONS,
+        bootstrap_end=70_000 / _XMEM_ITERATIONS,
+        **_XMEM,
+    ),
+    # The tiny XMem (ttvos/embedded/tiny_xmem.pth): the tiny STCN's settings, XMem's sequences and
+    # loss, gaps scaled as the tiny STCN's (XMem's 5/10/15/5 -> 1/2/3/1 on 16-frame videos).
+    "xmem_tiny": TrainConfig(
+        source="synthetic",
+        **{
+            **_TINY,
+            **_XMEM,
+            "iterations": 900,  # ~40 min on one CPU thread (2.6 s per iteration)
+            "skip_values": (1, 2, 3, 1),
+            "skip_fractions": (0.0, 0.1, 0.3, 0.9),
+        },
+    ),
 }
 
 

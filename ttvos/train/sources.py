@@ -1,9 +1,10 @@
-"""Training videos and the 3-frame sequences drawn from them, as STCN's training datasets draw them.
+"""Training videos and the sequences drawn from them, as STCN's and XMem's training datasets draw them.
 
 A source is a list of :class:`TrainVideo` s (frames with a mask for every frame): generated synthetic
 videos, the DAVIS-2017 train split, YouTube-VOS train, or still images turned into short sequences by
 random deformations (STCN's stage 0). :func:`draw_sequence` picks frames with a maximum gap, augments
-them (``ttvos.data.augment``) and picks a target object and possibly a second one (STCN's ``sec_gt``).
+them (``ttvos.data.augment``) and picks the objects: STCN a target object and possibly a second one
+(its ``sec_gt``), XMem every object up to ``max_objects`` (a random subset beyond).
 """
 
 from __future__ import annotations
@@ -132,6 +133,42 @@ def frame_indices(length: int, max_skip: int, rng: np.random.Generator) -> list[
     return indices[::-1] if rng.random() < 0.5 else indices
 
 
+def spread_frame_indices(length: int, max_skip: int, count: int, rng: np.random.Generator) -> list[int]:
+    """XMem's ``VOSDataset`` rule: ``count`` distinct frames, each new one drawn uniformly among the
+    frames within ``max_skip`` of a frame already drawn; sorted, reversed half of the time."""
+    jump = min(length, max_skip)
+    indices = [int(rng.integers(length))]
+    allowed: set[int] = set()
+    while len(indices) < count:
+        last = indices[-1]
+        allowed = (allowed | set(range(max(0, last - jump), min(length, last + jump + 1)))) - set(indices)
+        indices.append(int(rng.choice(sorted(allowed))))
+    indices.sort()
+    return indices[::-1] if rng.random() < 0.5 else indices
+
+
+def _draw_indices(
+    video: TrainVideo, config: TrainConfig, max_skip: int, rng: np.random.Generator
+) -> list[int]:
+    skip = max(1, max_skip // video.frame_step)
+    if config.model == "xmem":
+        return spread_frame_indices(video.length, skip, config.seq_len, rng)
+    return frame_indices(video.length, skip, rng)
+
+
+def _choose_objects(labels: list[int], config: TrainConfig, rng: np.random.Generator) -> list[int]:
+    """STCN: a random target, then a random second object; XMem: all, or a random ``max_objects``."""
+    if config.model == "xmem":
+        if len(labels) <= config.max_objects:
+            return labels
+        return [int(v) for v in rng.choice(labels, size=config.max_objects, replace=False)]
+    chosen = [int(rng.choice(labels))] if labels else []
+    rest = [v for v in labels if v not in chosen]
+    if rest and config.max_objects > 1:
+        chosen.append(int(rng.choice(rest)))
+    return chosen
+
+
 def _augment(
     frames: list[np.ndarray], masks: list[np.ndarray], config: TrainConfig, rng: np.random.Generator
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -159,18 +196,15 @@ def _augment(
 def draw_sequence(
     videos: Sequence[TrainVideo], config: TrainConfig, max_skip: int, rng: np.random.Generator
 ) -> TrainSequence:
-    """A random augmented sequence of a random video, with its target and second object."""
+    """A random augmented sequence of a random video, with the objects to segment."""
     for _ in range(_TRIALS):
         video = videos[int(rng.integers(len(videos)))]
-        indices = frame_indices(video.length, max(1, max_skip // video.frame_step), rng)
+        indices = _draw_indices(video, config, max_skip, rng)
         frames, masks = _augment(*video.clip(indices, rng), config, rng)
         labels = [int(v) for v in np.unique(masks[0]) if v != 0]
         if labels:
             break
-    chosen = [int(rng.choice(labels))] if labels else []
-    rest = [v for v in labels if v not in chosen]
-    if rest and config.max_objects > 1:
-        chosen.append(int(rng.choice(rest)))
+    chosen = _choose_objects(labels, config, rng)
     stacked = torch.from_numpy(np.stack(masks).astype(np.int64))
     classes = torch.zeros_like(stacked)
     for position, value in enumerate(chosen, start=1):
