@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import numpy as np
@@ -13,23 +12,14 @@ from typer.testing import CliRunner
 from ttvos.cli import app
 from ttvos.errors import UserError
 from ttvos.model.checkpoint import CheckpointError, load_stcn
-from ttvos.model.xmem import XMem, load_xmem
+from ttvos.model.xmem import load_xmem
 from ttvos.train import sources
-from ttvos.train.loop import LOG_FILE, MODEL_FILE, Trainer, TrainRequest
+from ttvos.train.loop import MODEL_FILE, Trainer, TrainRequest
 from ttvos.train.loss import dice_loss
 from ttvos.train.recipe import PRESETS, resolve_recipe
 
-SMALL = replace(
-    PRESETS["xmem_tiny"],
-    iterations=4,
-    batch_size=2,
-    seq_len=5,
-    crop=(32, 48),
-    synthetic_size=(40, 60),
-    synthetic_videos=4,
-    synthetic_frames=8,
-    checkpoint_every=2,
-)
+from .test_loop import XMEM_SMALL as SMALL
+
 CPU = torch.device("cpu")
 
 
@@ -84,40 +74,10 @@ def test_dice_loss():
     assert dice_loss(swapped, labels) == pytest.approx((0.75 + 0.75 + 0) / 3)
 
 
-def test_steps_lower_the_loss_on_a_fixed_batch(tmp_path):
-    trainer = Trainer(TrainRequest(SMALL, tmp_path), CPU)
-    assert isinstance(trainer.network, XMem)
-    rng = np.random.default_rng(3)
-    batch = [sources.draw_sequence(trainer.videos, SMALL, 2, rng) for _ in range(2)]
-    losses = [trainer.step(batch, hard_fraction=1.0) for _ in range(8)]
-    assert losses[-1] < 0.8 * losses[0], losses
-
-
-def _run(request: TrainRequest, stop_after: int | None = None) -> Trainer:
-    trainer = Trainer(request, CPU)
-    for step in trainer.run():
-        if step.iteration == stop_after:
-            break
-    return trainer
-
-
-def test_interrupted_run_resumes_to_the_same_network(tmp_path):
-    whole = _run(TrainRequest(SMALL, tmp_path / "whole"))
-    _run(TrainRequest(SMALL, tmp_path / "split"), stop_after=3)
-    resumed = _run(TrainRequest(SMALL, tmp_path / "split"))
-    for key, value in whole.network.state_dict().items():
-        assert torch.equal(resumed.network.state_dict()[key], value), key
-    lines = [json.loads(line) for line in (tmp_path / "split" / LOG_FILE).read_text().splitlines()]
-    assert [line["iteration"] for line in lines] == [1, 2, 3, 4]
-    exported = load_xmem(tmp_path / "split" / MODEL_FILE)
-    assert exported.size.name == "tiny"
-    assert torch.equal(exported.decoder.pred.weight, whole.network.decoder.pred.weight)
-    with pytest.raises(CheckpointError, match="family 'xmem'"):
-        load_stcn(tmp_path / "split" / MODEL_FILE)
-
-
 def test_cli_trains_the_xmem_preset(tmp_path):
     arguments = ["train", "--preset", "xmem_tiny", "-o", str(tmp_path / "run"), "--iterations", "1"]
     result = CliRunner().invoke(app, [*arguments, "--batch-size", "1", "--device", "cpu", "--quiet"])
     assert result.exit_code == 0, result.output
     assert load_xmem(tmp_path / "run" / MODEL_FILE).size.name == "tiny"
+    with pytest.raises(CheckpointError, match="family 'xmem', not 'stcn'"):
+        load_stcn(tmp_path / "run" / MODEL_FILE)

@@ -1,4 +1,4 @@
-"""``ttvos train``: STCN's offline training recipe, resumable, on synthetic or real data."""
+"""``ttvos train``: STCN's or XMem's offline training recipe, resumable, on synthetic or real data."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def train(
         str,
         typer.Option(
             help="Recipe: tiny (synthetic videos, the embedded model), tiny_s0 (synthetic still images), "
-            "stcn_s03 (STCN main training: DAVIS + YouTube-VOS), stcn_s0 (STCN static-image pretraining).",
+            "stcn_s03 (STCN main training: DAVIS + YouTube-VOS), stcn_s0 (STCN static-image pretraining), "
+            "xmem_tiny (XMem on synthetic videos, the embedded tiny_xmem), xmem_s03 (XMem main training).",
         ),
     ] = "tiny",
     source: Annotated[
@@ -74,9 +75,11 @@ def train(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Train an STCN network with STCN's recipe (3-frame sequences, bootstrapped CE, Adam with step decay).
+    """Train an STCN or XMem network with its official recipe (STCN: 3-frame sequences, bootstrapped CE,
+    Adam; XMem: 8-frame sequences with sensory memory, bootstrapped CE + dice, AdamW; both step-decayed).
 
-    Run the same command again to resume after an interruption; the final network is OUTPUT/model.pth.
+    Run the same command again to resume after an interruption; the final network is OUTPUT/model.pth
+    (it records its family: use it with a config of the same model).
 
     Example (the embedded tiny model, docs/demo.md): ttvos train --preset tiny -o runs/tiny --device cpu
     """
