@@ -62,10 +62,11 @@ def test_models_and_embedded_weights():
     assert {n: m.embedded for n, m in models.items() if m.embedded} == {
         "tiny": "tiny.pth",
         "tiny_s0": "tiny_s0.pth",
+        "tiny_xmem": "tiny_xmem.pth",
     }
     path = registry_module.embedded_path(models["tiny"])
     assert path.parts[-3:] == ("ttvos", "embedded", "tiny.pth")
-    assert {n for n, m in models.items() if m.family == "xmem"} == {"xmem", "xmem_s012", "xmem_s2"}
+    assert {n for n, m in models.items() if m.family == "xmem"} == {"xmem", "xmem_s012", "xmem_s2", "tiny_xmem"}
 
 
 def test_datasets_match_what_ttvos_run_reads():
