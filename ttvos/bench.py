@@ -42,13 +42,12 @@ MEASUREMENTS: tuple[Measurement, ...] = ("inference", "iteration", "video", "mem
 LOSSES = ("mcc", "ae", "ent")
 
 # Per family and network size: the prefix of the bundled configs a variant runs (``<prefix>_<loss>``,
-# ``<prefix>_<loss>_fast``); the full size's is the base every worker starts from. XMem has no
-# configs of its own for the tiny size: its TTT settings are the full size's (the time of a step
-# does not depend on them). Everything else the bench needs of a family comes from ``FAMILIES``
-# (how a worker builds the network) and from its configs (which variants apply: see ``check``).
+# ``<prefix>_<loss>_fast``); the full size's is the base every worker starts from. Everything else
+# the bench needs of a family comes from ``FAMILIES`` (how a worker builds the network) and from
+# its configs (which variants and losses apply: see ``BenchSpec.check``).
 CONFIG_PREFIXES: dict[ModelName, dict[SizeName, str]] = {
     "stcn": {"full": "stcn", "tiny": "tiny"},
-    "xmem": {"full": "xmem", "tiny": "xmem"},
+    "xmem": {"full": "xmem", "tiny": "tiny_xmem"},
 }
 
 
@@ -147,7 +146,8 @@ class BenchSpec:
             section, _, name = key.rpartition(".")
             if name not in (base[section] if section else base):
                 raise UserError(f"variant {variant.name}: {key} is not a setting of {label}")
-        missing = [name for name in self._targets(variant) if name not in list_configs()]
+        targets = [self._target(loss, variant) for loss in self._losses_run()]
+        missing = [name for name in targets if name not in list_configs()]
         if missing:
             raise UserError(f"variant {variant.name}: no bundled config {missing[0]} for {label}")
         if variant.source is not None:
@@ -157,10 +157,16 @@ class BenchSpec:
                     f"--baseline {variant.source}: that ttvos has no {label} ({module} is missing)"
                 )
 
-    def _targets(self, variant: Variant) -> list[str]:
-        """The bundled config of each loss that ``variant`` runs."""
+    def _losses_run(self) -> list[str]:
+        """The losses whose configs the measurements read (inference and memory read tt-MCC's)."""
+        segmenting = {"inference", "memory"} & set(self.measurements)
+        training = {"iteration", "video"} & set(self.measurements)
+        return list(dict.fromkeys(["mcc"] * bool(segmenting) + list(self.losses) * bool(training)))
+
+    def _target(self, loss: str, variant: Variant) -> str:
+        """The bundled config that ``variant`` runs for ``loss``."""
         prefix = CONFIG_PREFIXES[self.family][self.model]
-        return [f"{prefix}_{loss}_fast" if variant.fast else f"{prefix}_{loss}" for loss in self.losses]
+        return f"{prefix}_{loss}_fast" if variant.fast else f"{prefix}_{loss}"
 
     @property
     def loader(self) -> str:
@@ -173,12 +179,11 @@ class BenchSpec:
 
         The base is the family's full-size config (the paper's ``stcn_<loss>``, which every ttvos
         version has; ``xmem_<loss>``); the overrides turn it into the model's bundled config
-        (``tiny_<loss>`` for the tiny STCN, ``*_fast`` for the fast variant) run at the synthetic
-        frames' size, then add the variant's settings.
+        (``tiny_<loss>``, ``tiny_xmem_<loss>`` for the tiny size, ``*_fast`` for the fast variant)
+        run at the synthetic frames' size, then add the variant's settings.
         """
-        prefixes = CONFIG_PREFIXES[self.family]
-        base = f"{prefixes['full']}_{loss}"
-        target = f"{prefixes[self.model]}_{loss}_fast" if variant.fast else f"{prefixes[self.model]}_{loss}"
+        base = f"{CONFIG_PREFIXES[self.family]['full']}_{loss}"
+        target = self._target(loss, variant)
         overrides: dict[str, Any] = {"inference.resolution": None, "ttt.resolution": None}
         overrides |= _differences(load_config(base), load_config(target))
         if self.video_steps is not None and not variant.fast:
@@ -256,7 +261,7 @@ def build_spec(
         raise UserError(f"--model {model}: use full or tiny")
     path = None if weights is None else resolve_weights(weights, family)  # type: ignore[arg-type]
     if path is not None:
-        model = read_checkpoint(path)[0].name
+        model = read_checkpoint(path, family)[0].name
     chosen = [named_variant(name, cap=cap) for name in parse_list(variants, VARIANT_NAMES, "--variants")]
     if baseline is not None:
         if not (baseline / "ttvos" / "__init__.py").is_file():

@@ -147,13 +147,20 @@ def test_memory_measurement_per_length(tmp_path):
 # -- XMem ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model", ["full", "tiny"])
-@pytest.mark.parametrize("loss", ["mcc", "ae", "ent"])
-def test_xmem_variants_run_the_xmem_configs(model, loss):
-    """XMem's faithful variant is the bundled xmem_<loss> (long-term memory on, XMem's defaults);
-    no-long-term differs from it in enable_long_term only."""
+@pytest.mark.parametrize(
+    ("model", "loss", "name"),
+    [
+        ("full", "mcc", "xmem_mcc"),
+        ("full", "ae", "xmem_ae"),
+        ("full", "ent", "xmem_ent"),
+        ("tiny", "mcc", "tiny_xmem_mcc"),
+    ],
+)
+def test_xmem_variants_run_the_xmem_configs(model, loss, name):
+    """XMem's faithful variant is the bundled xmem_<loss> (long-term memory on, XMem's defaults), or
+    tiny_xmem_<loss>; no-long-term differs from it in enable_long_term only."""
     spec = BenchSpec(family="xmem", model=model, variants=(Variant("faithful"),))
-    bundled = config_to_dict(load_config(f"xmem_{loss}"))
+    bundled = config_to_dict(load_config(name))
     for name in ("faithful", "no-long-term"):
         base, overrides = spec.config(loss, named_variant(name, cap=8))
         ran = config_to_dict(replace(load_config(base), **overrides))
@@ -175,7 +182,14 @@ def test_xmem_variants_run_the_xmem_configs(model, loss):
             {"family": "xmem", "variants": "faithful,cap"},
             "variant cap8: inference.max_memory_frames is not a setting of XMem",
         ),
-        ({"family": "xmem", "variants": "fast"}, "variant fast: no bundled config xmem_mcc_fast for XMem"),
+        (
+            {"family": "xmem", "model": "full", "variants": "fast"},
+            "variant fast: no bundled config xmem_mcc_fast for XMem",
+        ),
+        (
+            {"family": "xmem", "model": "tiny", "measure": "inference,iteration", "losses": "mcc,ae"},
+            "variant faithful: no bundled config tiny_xmem_ae for XMem",
+        ),
         (
             {"variants": "faithful,no-long-term"},
             "variant no-long-term: inference.enable_long_term is not a setting of STCN",
@@ -196,13 +210,13 @@ def test_xmem_baseline_needs_a_tree_with_xmem(tmp_path):
 
 
 def test_xmem_bench_through_the_cli(tmp_path):
-    """Inference, one tt-Ent iteration and the memory study of a tiny XMem, long-term memory on and off."""
+    """Inference, one tt-MCC iteration and the memory study of a tiny XMem, long-term memory on and off."""
     out = tmp_path / "xmem.json"
     result = CliRunner().invoke(
         app,
         [
             "bench", "--family", "xmem", "--model", "tiny", "--size", "32x48", "--frames", "3",
-            "--measure", "inference,iteration,memory", "--losses", "ent", "--lengths", "3,4",
+            "--measure", "inference,iteration,memory", "--losses", "mcc", "--lengths", "3,4",
             "--variants", "faithful,no-long-term", "--repeats", "1", "--warmup", "0", "--threads", "1",
             "--device", "cpu", "--json", str(out), "--quiet",
         ],
@@ -211,7 +225,7 @@ def test_xmem_bench_through_the_cli(tmp_path):
     assert "xmem tiny (stand-in weights); ratios against faithful" in result.output
     report = json.loads(out.read_text())
     assert report["spec"]["family"] == "xmem"
-    cases = (("inference", "video"), ("iteration", "ent"), ("memory", "frames=3"), ("memory", "frames=4"))
+    cases = (("inference", "video"), ("iteration", "mcc"), ("memory", "frames=3"), ("memory", "frames=4"))
     assert {(r["measurement"], r["case"], r["variant"]) for r in report["rows"]} == {
         (measurement, case, variant)
         for measurement, case in cases

@@ -23,7 +23,7 @@ def bench(
         str,
         typer.Option(
             help="Network family, as a config's model key: stcn (the stcn_<loss> / tiny_<loss> configs) "
-            "or xmem (the xmem_<loss> configs, any size).",
+            "or xmem (xmem_<loss> / tiny_xmem_<loss>).",
             rich_help_panel=_INPUT,
         ),
     ] = "stcn",
