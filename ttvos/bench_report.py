@@ -51,7 +51,7 @@ class Result:
 
 @dataclass
 class BenchReport:
-    """Everything one ``ttvos bench`` invocation measured; ratios are against the first variant."""
+    """Everything one ``ttvos bench`` invocation measured; ratios are against :meth:`reference_variant`."""
 
     spec: dict[str, Any]
     environment: dict[str, Any]
@@ -66,17 +66,27 @@ class BenchReport:
         self.results.append(created)
         return created
 
+    def reference_variant(self, variant: str) -> str:
+        """The variant ``variant`` is compared with: the one it changes. The faithful settings are
+        compared with the baseline engine (issue 12's engine ratio), a schedule, precision or memory
+        variant with the faithful settings (its own ratio, whether a baseline ran or not)."""
+        variants = self.spec["variants"]
+        if variant == "faithful" and "baseline" in variants:
+            return "baseline"
+        if variant not in ("faithful", "baseline") and "faithful" in variants:
+            return "faithful"
+        return variants[0]
+
     def reference(self, result: Result) -> Result | None:
-        """The first variant's result of the same measurement and case."""
-        first = self.spec["variants"][0]
-        return next(
-            (
-                r
-                for r in self.results
-                if (r.measurement, r.case, r.variant) == (result.measurement, result.case, first)
-            ),
-            None,
-        )
+        """The reference variant's result of the same measurement and case."""
+        key = (result.measurement, result.case, self.reference_variant(result.variant))
+        return next((r for r in self.results if (r.measurement, r.case, r.variant) == key), None)
+
+    def ratios_legend(self) -> str:
+        """What the ratios compare, e.g. ``faithful against baseline, fast against faithful``."""
+        pairs = [(v, self.reference_variant(v)) for v in self.spec["variants"]]
+        compared = [f"{variant} against {reference}" for variant, reference in pairs if variant != reference]
+        return ", ".join(compared) or f"against {self.spec['variants'][0]}"
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per result: statistics, the speed-up and the memory ratio against the reference."""
@@ -94,6 +104,7 @@ class BenchReport:
                 "max_s": max(result.seconds),
                 "repeats": len(result.seconds),
                 "peak_mb": result.peak,
+                "against": reference.variant if reference else None,
                 "speedup": reference.median / result.median if reference else None,
                 "memory_ratio": result.peak / reference.peak if reference else None,
             }

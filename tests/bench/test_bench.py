@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ttvos.bench import BenchSpec, Variant, build_spec, named_variant
+from ttvos.bench_report import BenchReport
 from ttvos.cli import app
 from ttvos.config import config_to_dict, load_config, replace
 from ttvos.errors import UserError
@@ -109,7 +110,7 @@ def test_bench_runs_variants_side_by_side(tmp_path):
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "ratios against baseline" in result.output and "profile: ae step" in result.output
+    assert "ratios: faithful against baseline" in result.output and "profile: ae step" in result.output
     report = json.loads(out.read_text())
     rows = {(r["measurement"], r["case"], r["variant"]): r for r in report["rows"]}
     assert set(rows) == {
@@ -222,7 +223,7 @@ def test_xmem_bench_through_the_cli(tmp_path):
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "xmem tiny (stand-in weights); ratios against faithful" in result.output
+    assert "xmem tiny (stand-in weights); ratios: no-long-term against faithful" in result.output
     report = json.loads(out.read_text())
     assert report["spec"]["family"] == "xmem"
     cases = (("inference", "video"), ("iteration", "mcc"), ("memory", "frames=3"), ("memory", "frames=4"))
@@ -242,3 +243,25 @@ def test_xmem_bench_through_the_cli(tmp_path):
         ("memory", "frames=3"): [3.0],
         ("memory", "frames=4"): [4.0],
     }
+
+
+def test_each_variant_is_compared_with_what_it_changes():
+    """faithful against the baseline engine, fast / cap against faithful (not against the baseline)."""
+    report = BenchReport(spec={"variants": ["baseline", "faithful", "fast", "cap8"]}, environment={})
+    for variant, seconds, ttt in (
+        ("baseline", 8.0, 6.0),
+        ("faithful", 4.0, 3.0),
+        ("fast", 1.0, 0.5),
+        ("cap8", 2.0, 1.5),
+    ):
+        report.result("video", "mcc", variant).add({"seconds": seconds, "peak_mb": 100.0, "ttt_seconds": ttt})
+    rows = {row["variant"]: row for row in report.rows()}
+    assert {v: (r["against"], r["speedup"], r["ttt_speedup"]) for v, r in rows.items()} == {
+        "baseline": ("baseline", 1.0, 1.0),
+        "faithful": ("baseline", 2.0, 2.0),
+        "fast": ("faithful", 4.0, 6.0),
+        "cap8": ("faithful", 2.0, 2.0),
+    }
+    assert report.ratios_legend() == "faithful against baseline, fast against faithful, cap8 against faithful"
+    alone = BenchReport(spec={"variants": ["fast", "bf16"]}, environment={})
+    assert alone.reference_variant("bf16") == "fast" and alone.ratios_legend() == "bf16 against fast"

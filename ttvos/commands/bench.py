@@ -65,7 +65,8 @@ def bench(
     variants: Annotated[
         str,
         typer.Option(
-            help="Compared side by side, ratios against the first: faithful (the family's bundled "
+            help="Compared side by side; faithful's ratios are against --baseline, the others' against "
+            "faithful (else against the first): faithful (the family's bundled "
             "configs), fast (their *_fast configs: STCN's), bf16 / fp16 (amp), cap "
             "(inference.max_memory_frames = --cap: STCN only), no-long-term "
             "(inference.enable_long_term = false: XMem only).",
@@ -171,14 +172,14 @@ def bench(
 
 
 def _print_report(report: BenchReport) -> None:
-    """The statistics table (ratios against the first variant), notes, memory growth, profile tables."""
+    """The statistics table (ratios against each variant's reference), notes, memory growth, profiles."""
     env = report.environment
     gpu = f", {env['gpu']}" if "gpu" in env else ""
     spec = report.spec
     weights = spec["weights"] or "stand-in weights"
     _say(
         f"{env['cpu']} ({env['cpus']} CPUs, {env['cpu_capability']}){gpu}; torch {env['torch']}; "
-        f"{spec['family']} {spec['model']} ({weights}); ratios against {spec['variants'][0]}"
+        f"{spec['family']} {spec['model']} ({weights}); ratios: {report.ratios_legend()}"
     )
     header = (
         "measurement",
