@@ -66,7 +66,12 @@ def test_models_and_embedded_weights():
     }
     path = registry_module.embedded_path(models["tiny"])
     assert path.parts[-3:] == ("ttvos", "embedded", "tiny.pth")
-    assert {n for n, m in models.items() if m.family == "xmem"} == {"xmem", "xmem_s012", "xmem_s2", "tiny_xmem"}
+    assert {n for n, m in models.items() if m.family == "xmem"} == {
+        "xmem",
+        "xmem_s012",
+        "xmem_s2",
+        "tiny_xmem",
+    }
 
 
 def test_datasets_match_what_ttvos_run_reads():
