@@ -190,9 +190,6 @@ class BenchSpec:
             overrides |= {"ttt.jump_steps": self.video_steps[0], "ttt.iters_per_jump": self.video_steps[1]}
         return base, overrides | variant.overrides
 
-    def with_size(self, size: tuple[int, int], frames: int) -> BenchSpec:
-        return dataclasses.replace(self, size=size, frames=frames)
-
 
 def _differences(base: Any, other: Any) -> dict[str, Any]:
     """Dotted keys of the ``ttt`` section whose value differs between two configs (resolution aside)."""
@@ -498,7 +495,7 @@ class Bench:
     def _memory(self, folder: Path) -> Iterator[BenchProgress]:
         """Peak memory of one inference per video length, each (length, variant) in a new process."""
         for length in self.spec.lengths:
-            spec = self.spec.with_size(self.spec.size, length)
+            spec = dataclasses.replace(self.spec, frames=length)
             video = write_input(folder / f"length{length}", spec)
             for variant in spec.variants:
                 process = WorkerProcess(variant, spec, video)

@@ -41,9 +41,13 @@ class XMemKeyFeatures:
     f8: Tensor
     f4: Tensor
 
+    def take(self, rows: Tensor | slice) -> XMemKeyFeatures:
+        """Features of the batch items ``rows`` (an index tensor or a slice), as STCN's ``take``."""
+        return self._map(lambda t: t[rows])
+
     def frame(self, index: int) -> XMemKeyFeatures:
         """Features of batch item ``index``, keeping a batch dimension of 1."""
-        return self._map(lambda t: t[index : index + 1])
+        return self.take(slice(index, index + 1))
 
     def flip(self) -> XMemKeyFeatures:
         """Reverse the batch (= time) order; the backward half of the mask cycle uses it."""

@@ -21,7 +21,6 @@ its random choices (:func:`draw_choices`) and a batch of clips whose object slot
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,7 +169,7 @@ def propagate_batch(
     """
     batch, length = images.shape[:2]
     features = network.encode_key(images.transpose(0, 1).flatten(end_dim=1))  # frame-major: t*B + b
-    frames = [_slice(features, t * batch, (t + 1) * batch) for t in range(length)]
+    frames = [features.take(slice(t * batch, (t + 1) * batch)) for t in range(length)]
     hidden = masks.new_zeros(batch, masks.shape[1], network.hidden_dim, *features.key.shape[-2:])
     value, hidden = network.encode_value(images[:, 0], frames[0].f16, hidden, masks)
     values = [value]
@@ -202,9 +201,3 @@ def propagate_batch(
             )
             values.append(value)
     return outputs
-
-
-def _slice(features: XMemKeyFeatures, start: int, stop: int) -> XMemKeyFeatures:
-    """Batch items ``start..stop-1`` of every feature."""
-    parts = (getattr(features, f.name) for f in dataclasses.fields(features))
-    return XMemKeyFeatures(*(None if t is None else t[start:stop] for t in parts))

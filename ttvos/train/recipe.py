@@ -58,9 +58,7 @@ class TrainConfig:
     optimizer: Literal["adam", "adamw"] = "adam"  # STCN: Adam (L2 weight decay); XMem: AdamW (decoupled)
     seq_len: int = 3  # frames per sequence, frame 0 included (STCN: 3; XMem: 8)
     num_ref_frames: int = 3  # XMem: memory frames read by each frame beyond the first num_ref_frames
-    deep_update_prob: float = (
-        0.2  # XMem: chance that a frame joining the memory deep-updates the hidden state
-    )
+    deep_update_prob: float = 0.2  # XMem: chance that a frame joining the memory deep-updates the state
 
     def max_skip(self, iteration: int) -> int:
         """The curriculum: the gap of the last phase started at ``iteration``."""
