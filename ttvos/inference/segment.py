@@ -42,9 +42,6 @@ def segment_video(
     the frames before it), and no later frame is computed.
     """
     engine = family_of(network).engine(network, settings, amp=amp)
-    cap = getattr(settings, "max_memory_frames", None)
-    if cap is not None:  # STCN's memory cap: the family factory does not pass it on (yet)
-        engine.max_memory_frames = cap  # type: ignore[attr-defined]
     for prediction in engine.propagate(video.frames, video.annotations, video.num_objects):
         labels = labels_from_prob(prediction.prob, video.frames.original_size).cpu().numpy()
         yield FrameMask(prediction.index, labels)
