@@ -256,7 +256,7 @@ def build_spec(
         raise UserError(f"--family {family}: use {' or '.join(FAMILIES)}")
     if model not in ("full", "tiny"):
         raise UserError(f"--model {model}: use full or tiny")
-    path = None if weights is None else resolve_weights(weights, family)  # type: ignore[arg-type]
+    path = None if weights is None else resolve_weights(weights, family, family_from="--family")  # type: ignore[arg-type]
     if path is not None:
         model = read_checkpoint(path, family)[0].name
     chosen = [named_variant(name, cap=cap) for name in parse_list(variants, VARIANT_NAMES, "--variants")]

@@ -49,12 +49,14 @@ def get_model(name: str) -> Model:
     return models[name]
 
 
-def resolve_weights(weights: str, family: ModelName | None = None) -> Path | None:
+def resolve_weights(
+    weights: str, family: ModelName | None = None, *, family_from: str = "the config's model"
+) -> Path | None:
     """Checkpoint file for a registered name or a path; ``None`` means the stand-in weights.
 
     A registered checkpoint that is not downloaded yet, or whose hash no longer matches, is an
     error that says which command fixes it; so is one of another family than ``family`` (when
-    given: the config's model).
+    given), which the message says comes from ``family_from``.
     """
     if weights == STANDIN:
         return None
@@ -64,7 +66,7 @@ def resolve_weights(weights: str, family: ModelName | None = None) -> Path | Non
         if family is not None and model.family != family:
             fitting = ", ".join(name for name, other in models.items() if other.family == family)
             raise UserError(
-                f"weights {weights!r} are for model {model.family}, but the config's model is {family}: "
+                f"weights {weights!r} are for model {model.family}, but {family_from} is {family}: "
                 f"use {fitting}, or a checkpoint file, or --weights {STANDIN}"
             )
         return _embedded(model) if model.embedded else _downloaded(model, weights_dir())

@@ -196,6 +196,11 @@ def test_xmem_variants_run_the_xmem_configs(model, loss, name):
             "variant no-long-term: inference.enable_long_term is not a setting of STCN",
         ),
         ({"family": "sam"}, "--family sam: use stcn or xmem"),
+        (
+            {"weights": "tiny_xmem"},
+            "weights 'tiny_xmem' are for model xmem, but --family is stcn: use stcn, .*"
+            ", or --weights standin",
+        ),
     ],
 )
 def test_variants_another_family_has_are_refused(changes, message):
