@@ -6,10 +6,13 @@ embedded tiny model, scores everything with ``ttvos evaluate`` and prints, per c
 the shifted benchmark (mean over videos, corruptions, levels and seeds) and per level, and the
 per-video TTT wall time from the run logs. docs/performance.md reports its output.
 
-    python benchmarks/fast_schedule.py --out /tmp/fast-schedule [--videos 4] [--jobs 2]
+    python benchmarks/fast_schedule.py --out /tmp/fast-schedule [--pairs demo,paper] [--jobs 2]
 
-The configs run as ``--jobs`` parallel ``ttvos run`` processes of one thread each (the faithful
-tt-MCC alone in the first, being the longest); a finished run is skipped when started again.
+Two kinds of pairs: ``demo``, the tiny model's own configs (``tiny_mcc`` against
+``tiny_mcc_fast``: 1x10 steps against 1x2), and ``paper``, the full-size configs
+(``stcn_mcc`` against ``stcn_mcc_fast``: the paper's 10x10 against the fast schedule) run by the
+tiny model (:func:`on_tiny`, about an hour on two cores). Each config runs as ``--jobs`` shards of
+one thread each; a finished run is skipped when started again.
 """
 
 from __future__ import annotations
@@ -23,18 +26,49 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from ttvos.config import load_config, replace, save_config
 from ttvos.demo import DemoPlan, write_benchmark
 
-PAIRS = (("tiny_mcc", "tiny_mcc_fast"), ("tiny_ent", "tiny_ent_fast"))
+PAIRS = {
+    "demo": (("tiny_mcc", "tiny_mcc_fast"), ("tiny_ent", "tiny_ent_fast")),
+    "paper": (("stcn_mcc", "stcn_mcc_fast"), ("stcn_ent", "stcn_ent_fast")),
+}
 BASELINE = "tiny"
 
 
-def run_configs(plan: DemoPlan, data: Path, results: Path, configs: list[str]) -> subprocess.Popen:
-    """One ``ttvos run`` over ``configs``, every corruption and level of ``plan``, every seed."""
+def on_tiny(name: str, folder: Path) -> Path:
+    """The full-size config ``name`` for the embedded tiny model, saved as ``<name>_on_tiny.yaml``.
+
+    Same schedule and settings, with the weights and resolutions of the tiny config of its loss
+    (``tiny_<loss>``) and the learning rate scaled so that the paper's config (``stcn_<loss>``,
+    100 steps) gets the product of learning rate and steps that ``tiny_<loss>`` was tuned to (10
+    steps): 10x for tt-MCC, 100x for tt-Ent. A fast config keeps its ratio to the paper's lr.
+    """
+    config = load_config(name)
+    loss = config.ttt.loss
+    paper, tiny = load_config(f"stcn_{loss}"), load_config(f"tiny_{loss}")
+    budget = {c.name: c.ttt.lr * c.ttt.jump_steps * c.ttt.iters_per_jump for c in (paper, tiny)}
+    changes = {
+        "name": f"{name}_on_tiny",
+        "weights": tiny.weights,
+        "inference.resolution": tiny.inference.resolution,
+        "ttt.resolution": tiny.ttt.resolution,
+        "ttt.lr": float(f"{config.ttt.lr * budget[tiny.name] / budget[paper.name]:.4g}"),
+    }
+    return save_config(replace(config, **changes), folder / f"{name}_on_tiny.yaml", force=True)
+
+
+def run_configs(
+    plan: DemoPlan, data: Path, results: Path, configs: list[str], shard: str | None = None
+) -> subprocess.Popen:
+    """One ``ttvos run`` over ``configs`` (names or files), every corruption and level of ``plan``,
+    every seed; ``shard``: ``I/N``, this process's share."""
     command = [sys.executable, "-m", "ttvos", "run", "--dataset", "davis-c", "--data-root", str(data)]
     command += ["--output", str(results), "--device", "cpu", "--quiet"]
     for config in configs:
         command += ["--config", config]
+    if shard is not None:
+        command += ["--shard", shard]
     for corruption in plan.corruptions:
         for level in plan.levels:
             command += ["--corruption", f"{corruption}/{level}"]
@@ -87,6 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--videos", type=int, default=DemoPlan().videos)
+    parser.add_argument("--pairs", default="demo", help="comma-separated: demo, paper")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip-data", action="store_true", help="reuse OUT/data")
     args = parser.parse_args()
@@ -95,13 +130,23 @@ def main() -> None:
     if not args.skip_data:
         for _ in write_benchmark(data, plan):
             pass
-    configs = [BASELINE] + [name for pair in PAIRS for name in pair]
-    first, rest = [PAIRS[0][0]], [c for c in configs if c != PAIRS[0][0]]
-    groups = [first, rest] if args.jobs > 1 else [configs]
-    for process in [run_configs(plan, data, results, group) for group in groups]:
-        if process.wait() != 0:
-            raise SystemExit(f"ttvos run failed ({process.args})")
-    summary = summarise(results, data, configs)
+    pairs = []
+    for kind in args.pairs.split(","):
+        if kind not in PAIRS:
+            raise SystemExit(f"--pairs {args.pairs}: use {', '.join(PAIRS)}")
+        if kind == "paper":
+            folder = args.out / "configs"
+            pairs += [tuple(str(on_tiny(name, folder)) for name in pair) for pair in PAIRS[kind]]
+        else:
+            pairs += list(PAIRS[kind])
+    configs = [BASELINE] + [config for pair in pairs for config in pair]
+    for config in configs:
+        shards = [f"{index}/{args.jobs}" for index in range(args.jobs)]
+        for process in [run_configs(plan, data, results, [config], shard) for shard in shards]:
+            if process.wait() != 0:
+                raise SystemExit(f"ttvos run failed ({process.args})")
+    names = [Path(config).stem for config in configs]
+    summary = summarise(results, data, names)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     levels = list(plan.levels)
     print(
@@ -114,7 +159,7 @@ def main() -> None:
     for config, entry in summary.items():
         cells = " | ".join(f"{entry.get(level, float('nan')):.2f}" for level in levels)
         print(f"| {config} | {entry.get('all', float('nan')):.2f} | {cells} | {entry['ttt_s_median']:.1f} |")
-    for faithful, fast in PAIRS:
+    for faithful, fast in ((Path(a).stem, Path(b).stem) for a, b in pairs):
         gap = summary[fast].get("all", 0.0) - summary[faithful].get("all", 0.0)
         speed = summary[faithful]["ttt_s_median"] / max(summary[fast]["ttt_s_median"], 1e-9)
         print(f"{fast} vs {faithful}: J&F {gap:+.2f}, TTT time {speed:.1f}x lower")
