@@ -125,23 +125,24 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--skip-data", action="store_true", help="reuse OUT/data")
     args = parser.parse_args()
+    kinds = args.pairs.split(",")
+    if not set(kinds) <= set(PAIRS) or args.jobs < 1:  # refused before anything is written
+        raise SystemExit(f"--pairs {args.pairs} --jobs {args.jobs}: use {', '.join(PAIRS)} and 1 job or more")
     plan = DemoPlan(videos=args.videos, seeds=(1, 2, 3))
     data, results = args.out / "data", args.out / "results"
     if not args.skip_data:
         for _ in write_benchmark(data, plan):
             pass
     pairs = []
-    for kind in args.pairs.split(","):
-        if kind not in PAIRS:
-            raise SystemExit(f"--pairs {args.pairs}: use {', '.join(PAIRS)}")
+    for kind in kinds:
         if kind == "paper":
             folder = args.out / "configs"
             pairs += [tuple(str(on_tiny(name, folder)) for name in pair) for pair in PAIRS[kind]]
         else:
             pairs += list(PAIRS[kind])
     configs = [BASELINE] + [config for pair in pairs for config in pair]
+    shards = [f"{index}/{args.jobs}" for index in range(args.jobs)]
     for config in configs:
-        shards = [f"{index}/{args.jobs}" for index in range(args.jobs)]
         for process in [run_configs(plan, data, results, [config], shard) for shard in shards]:
             if process.wait() != 0:
                 raise SystemExit(f"ttvos run failed ({process.args})")
