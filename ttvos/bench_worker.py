@@ -2,10 +2,10 @@
 
 It runs as a script (``python worker.py``) so that a variant can use the ttvos of another source
 tree (``PYTHONPATH``): it therefore imports nothing from ``ttvos.bench*`` and only the calls every
-ttvos version has (``load_video``, ``segment_video``, ``TestTimeTrainer.adapt``, ``write_mask``,
-``load_config`` / ``replace``), plus the family's network loader that the parent names (``load_stcn``
-for STCN, which every version has). Each command answers one JSON line on the process's original
-stdout; everything else the libraries print goes to stderr.
+ttvos version has (``load_video``, ``segment_video``, ``TestTimeTrainer.adapt``, ``write_mask`` or,
+where it exists, ``MaskWriter``, ``load_config`` / ``replace``), plus the family's network loader
+that the parent names (``load_stcn`` for STCN, which every version has). Each command answers one
+JSON line on the process's original stdout; everything else the libraries print goes to stderr.
 
 Commands (``op``): ``setup``, ``inference``, ``ttt_start`` / ``ttt_step`` (one Adam step at a time,
 so that the parent can alternate the variants step by step), ``video`` (a whole adaptation, then the
@@ -139,11 +139,14 @@ class Worker:
         loaded = load_video(self.video, config.inference.resolution)
         folder = Path(tempfile.mkdtemp(dir=self.output))
         start, writing, frames = time.perf_counter(), 0.0, 0
-        for mask in segment_video(self.network, loaded, config.inference, amp=config.amp):
+        with _mask_writer() as writer:
+            for mask in segment_video(self.network, loaded, config.inference, amp=config.amp):
+                written = time.perf_counter()
+                writer.write(folder / f"{mask.index:05d}.png", loaded.to_file_ids(mask.labels))
+                writing += time.perf_counter() - written
+                frames += 1
             written = time.perf_counter()
-            write_mask(folder / f"{mask.index:05d}.png", loaded.to_file_ids(mask.labels))
-            writing += time.perf_counter() - written
-            frames += 1
+        writing += time.perf_counter() - written  # the writes still queued when the last frame was done
         self._sync()
         seconds = time.perf_counter() - start
         return {
@@ -175,6 +178,28 @@ class Worker:
         self._sync()
         seconds = time.perf_counter() - start
         return {**answer, "seconds": seconds, "peak_mb": _peak_mb(self.device), "memory_kind": memory_kind}
+
+
+class _SerialWriter:
+    """How a ttvos without ``MaskWriter`` wrote: each PNG before the next frame is segmented."""
+
+    def write(self, path: Path, labels: Any) -> None:
+        write_mask(path, labels)
+
+    def __enter__(self) -> _SerialWriter:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        return None
+
+
+def _mask_writer() -> Any:
+    """The variant's way of writing the masks, as its ``ttvos run`` writes them."""
+    try:
+        from ttvos.data.mask_writer import MaskWriter
+    except ImportError:
+        return _SerialWriter()
+    return MaskWriter()
 
 
 def _standin(size: ModelSize, family: str) -> dict[str, torch.Tensor]:

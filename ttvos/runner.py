@@ -32,7 +32,7 @@ from torch import nn
 import ttvos
 from ttvos.config import Config, config_to_dict
 from ttvos.data.datasets import Dataset, DatasetSource
-from ttvos.data.io import write_mask
+from ttvos.data.mask_writer import MaskWriter
 from ttvos.data.video import VOSVideo, load_video
 from ttvos.errors import UserError, describe_os_error
 from ttvos.families import FAMILIES
@@ -95,6 +95,8 @@ class StepDone:
 
 @dataclass(frozen=True)
 class FrameWritten:
+    """A frame's mask is segmented and queued for writing (all are on disk when the video finishes)."""
+
     item: WorkItem
     index: int
 
@@ -401,10 +403,11 @@ class Runner:
         timings["adapted"] = time.perf_counter()
         temporary.mkdir(parents=True)
         wanted = set(outputs)
-        for mask in segment_video(model.network, loaded, config.inference, amp=config.amp):
-            if mask.index in wanted:
-                write_mask(temporary / video.output_name(mask.index), loaded.to_file_ids(mask.labels))
-                yield FrameWritten(item, mask.index)
+        with MaskWriter() as writer:  # PNGs are encoded while the next frame is segmented
+            for mask in segment_video(model.network, loaded, config.inference, amp=config.amp):
+                if mask.index in wanted:
+                    writer.write(temporary / video.output_name(mask.index), loaded.to_file_ids(mask.labels))
+                    yield FrameWritten(item, mask.index)
         timings["segmented"] = time.perf_counter()
         self._write_log(
             directory,

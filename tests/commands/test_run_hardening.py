@@ -12,6 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import ttvos.data.mask_writer
 import ttvos.runner
 from ttvos.cli import app
 from ttvos.data.synthetic import make_synthetic_video, save_video
@@ -186,7 +187,8 @@ def disk_error(code):
 def test_disk_full_fails_the_video_and_leaves_nothing_half_written(
     data_root, standin_checkpoint, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(ttvos.runner, "write_mask", disk_error(errno.ENOSPC))
+    # the masks are written by the runner's background MaskWriter: its failure must reach the video
+    monkeypatch.setattr(ttvos.data.mask_writer, "write_mask", disk_error(errno.ENOSPC))
     result = invoke(data_root, standin_checkpoint, tmp_path, "-d", "mose", "-c", "stcn")
     output = " ".join(result.output.split())
     assert result.exit_code == 1 and "Traceback" not in result.output
