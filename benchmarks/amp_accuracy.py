@@ -6,7 +6,7 @@ J&F (``ttvos.metrics``) and prints the means and their difference. On a CPU with
 bfloat16 the autocast dtype is *forced* here (oneDNN then emulates it: slow, but the numbers are
 those of a native run), so the change in J&F can be measured on any machine.
 
-    python benchmarks/amp_accuracy.py --data /tmp/fast-schedule/data [--dtype bfloat16] [--device cpu]
+    python benchmarks/amp_accuracy.py --data /tmp/fast-schedule/data [--dtype bfloat16] [--device cuda]
 
 ``--data``: a tree written by ``benchmarks/fast_schedule.py`` (or ``ttvos demo``'s data folder).
 """
@@ -25,6 +25,8 @@ from ttvos.config import load_config
 from ttvos.data.datasets import DatasetSource, open_dataset
 from ttvos.data.io import write_mask
 from ttvos.data.video import load_video
+from ttvos.device import resolve_device
+from ttvos.errors import UserError
 from ttvos.families import FAMILIES
 from ttvos.inference import precision
 from ttvos.inference.segment import segment_video
@@ -55,7 +57,10 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("bfloat16", "float16"), default="bfloat16")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    device = torch.device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except UserError as error:
+        parser.exit(2, f"error: {error}\n")
     native = precision.unsupported(device, args.dtype) or "native"
     precision.cpu_native = lambda name: True  # force autocast even where oneDNN emulates the dtype
     network = FAMILIES["stcn"].build(resolve_weights("tiny", "stcn"), device)
