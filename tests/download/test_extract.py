@@ -6,6 +6,7 @@ import io
 import stat
 import tarfile
 import zipfile
+import zlib
 
 import pytest
 
@@ -112,6 +113,47 @@ def test_truncated_archives_are_refused(tmp_path):
         archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
         with pytest.raises(ArchiveError, match="truncated or corrupt archive"):
             list(extract(archive, tmp_path / f"out-{name}"))
+
+
+def gzip_cut_at_second_member(path, payload):
+    """A tar.gz of two files whose compressed stream ends exactly where the second member begins:
+    a cut there decompresses cleanly to a shorter tar, which tarfile's stream mode takes for the end
+    of the archive (the flaky case of a truncated download)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in ("top/first", "top/second"):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            archive.addfile(info, io.BytesIO(payload))
+    tar = buffer.getvalue()
+    boundary = 512 + -(-len(payload) // 512) * 512  # the first member's header and padded data
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    head = deflate.compress(tar[:boundary]) + deflate.flush(zlib.Z_FULL_FLUSH)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, no mtime
+    path.write_bytes(header + head)  # cut: no second member, no end of the deflate stream, no trailer
+    return path
+
+
+def test_a_tar_gz_cut_at_a_member_boundary_is_refused(tmp_path):
+    archive = gzip_cut_at_second_member(tmp_path / "cut.tar.gz", bytes(range(256)) * 40)
+    with pytest.raises(ArchiveError, match="truncated or corrupt archive"):
+        list(extract(archive, tmp_path / "out"))
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
+def test_every_tar_compression_unpacks_whole_and_refuses_a_cut(tmp_path, mode):
+    payload = bytes(range(256)) * 40
+    members = [(f"top/{name}", tarfile.REGTYPE, payload) for name in ("first", "second")]
+    archive = make_tar(tmp_path / "t.tar", members, mode)
+    list(extract(archive, tmp_path / "whole"))
+    assert (tmp_path / "whole" / "top" / "second").read_bytes() == payload
+    if mode == "w":  # a plain tar cut where its second member begins
+        data = archive.read_bytes()[: 512 + len(payload)]
+    else:
+        data = archive.read_bytes()[: archive.stat().st_size * 3 // 4]
+    archive.write_bytes(data)
+    with pytest.raises(ArchiveError, match="truncated or corrupt archive"):
+        list(extract(archive, tmp_path / "cut"))
 
 
 def test_not_an_archive(tmp_path):

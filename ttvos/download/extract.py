@@ -9,6 +9,7 @@ renames the checked result, so an interrupted or refused extraction never looks 
 
 from __future__ import annotations
 
+import bz2
 import errno
 import gzip
 import lzma
@@ -211,11 +212,38 @@ class _Counting:
         return data
 
 
+class _TarStream:
+    """The tar data of an archive file, decompressed by the gzip, bz2 and lzma readers.
+
+    tarfile's own stream mode (``r|gz``) does not check that a compressed stream ends properly: a
+    download cut where a member begins decompresses to a shorter, well-formed tar. These readers
+    raise ``EOFError`` at such a cut, and ``ran_out`` records a read that found no data left, which a
+    complete tar never needs before its end-of-archive blocks.
+    """
+
+    def __init__(self, raw: _Counting, head: bytes):
+        self.ran_out = False
+        self.stream: IO[bytes] | _Counting = raw
+        if head.startswith(b"\x1f\x8b"):
+            self.stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[arg-type]
+        elif head.startswith(b"BZh"):
+            self.stream = bz2.BZ2File(raw, "rb")
+        elif head.startswith(b"\xfd7zXZ"):
+            self.stream = lzma.LZMAFile(raw, "rb")
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.ran_out = self.ran_out or (not data and size != 0)
+        return data
+
+
 def _extract_tar(path: Path, writer: _Writer) -> Iterator[Progress]:
     total = path.stat().st_size
     with path.open("rb") as raw:
         counting = _Counting(raw)
-        with tarfile.open(fileobj=counting, mode="r|*") as archive:  # type: ignore[call-overload]
+        stream = _TarStream(counting, raw.read(6))
+        raw.seek(0)
+        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
             for member in archive:
                 if member.issym():
                     writer.symlink(member.name, member.linkname)
@@ -231,3 +259,7 @@ def _extract_tar(path: Path, writer: _Writer) -> Iterator[Progress]:
                 else:
                     raise writer.refuse(member.name, "a device file, FIFO or socket")
                 yield Progress(f"unpack {path.name}", counting.done, total)
+        if stream.ran_out:
+            raise EOFError("the data ends before the tar's end-of-archive blocks")
+        while stream.read(_CHUNK):  # the rest, so that a compressed stream's end and checksum are read
+            pass
