@@ -145,8 +145,8 @@ class Worker:
                 writer.write(folder / f"{mask.index:05d}.png", loaded.to_file_ids(mask.labels))
                 writing += time.perf_counter() - written
                 frames += 1
-            written = time.perf_counter()
-        writing += time.perf_counter() - written  # the writes still queued when the last frame was done
+            closing = time.perf_counter()
+        writing += time.perf_counter() - closing  # the writes still queued when the last frame was done
         self._sync()
         seconds = time.perf_counter() - start
         return {

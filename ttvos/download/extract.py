@@ -21,7 +21,7 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Literal
 
@@ -31,6 +31,12 @@ from ttvos.download.transfer import Progress
 _CHUNK = 1 << 20
 _DRIVE_LETTER = re.compile(r"[A-Za-z]:")
 _CORRUPT = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError)
+# The compressed tars, by their first bytes, and the readers that decompress them (_TarStream).
+_TAR_READERS: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {
+    b"\x1f\x8b": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
+    b"BZh": lambda raw: bz2.BZ2File(raw, "rb"),
+    b"\xfd7zXZ": lambda raw: lzma.LZMAFile(raw, "rb"),
+}
 
 
 class ArchiveError(DownloadError):
@@ -43,7 +49,7 @@ def archive_kind(path: Path) -> Literal["zip", "tar"]:
         head = handle.read(265)
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
-    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")) or head[257:262] == b"ustar":
+    if head.startswith(tuple(_TAR_READERS)) or head[257:262] == b"ustar":
         return "tar"
     raise ArchiveError(f"{path}: not a zip or tar archive (an HTML page saved instead of the file?)")
 
@@ -223,13 +229,8 @@ class _TarStream:
 
     def __init__(self, raw: _Counting, head: bytes):
         self.ran_out = False
-        self.stream: IO[bytes] | _Counting = raw
-        if head.startswith(b"\x1f\x8b"):
-            self.stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[arg-type]
-        elif head.startswith(b"BZh"):
-            self.stream = bz2.BZ2File(raw, "rb")
-        elif head.startswith(b"\xfd7zXZ"):
-            self.stream = lzma.LZMAFile(raw, "rb")
+        readers = [reader for magic, reader in _TAR_READERS.items() if head.startswith(magic)]
+        self.stream: IO[bytes] | _Counting = readers[0](raw) if readers else raw  # type: ignore[arg-type]
 
     def read(self, size: int = -1) -> bytes:
         data = self.stream.read(size)
